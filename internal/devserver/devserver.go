@@ -36,8 +36,8 @@ type Server struct {
 	Sandbox  *sandbox.Provider // nil when a real provider is configured
 	Embedded bool              // true when the embedded store is used
 
-	mux      *http.ServeMux
-	closers  []func()
+	mux     *http.ServeMux
+	closers []func()
 }
 
 // Options configure New.

@@ -65,12 +65,12 @@ func Event(r *http.Request, routeKey, stage string) (events.APIGatewayV2HTTPRequ
 		Cookies:        cookies,
 		Headers:        headers,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RouteKey:     routeKey,
-			Stage:        stage,
-			RequestID:    strconv.FormatInt(now.UnixNano(), 36),
-			DomainName:   r.Host,
-			Time:         now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
-			TimeEpoch:    now.UnixMilli(),
+			RouteKey:   routeKey,
+			Stage:      stage,
+			RequestID:  strconv.FormatInt(now.UnixNano(), 36),
+			DomainName: r.Host,
+			Time:       now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch:  now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 				Method:    r.Method,
 				Path:      r.URL.Path,
