@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test of the project: vet, the Go tests (store contract against
+# the embedded store, moto and dynalite; KMS and Secrets Manager against moto
+# and local-kms; built functions under the runtime interface emulator;
+# browser journeys in headless Chromium), short fuzz runs and cfn-lint.
+# `make test` runs it; .ci/run installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Tests that need a local server fail, rather than skip, when it is missing.
+export REQUIRE_TEST_SERVERS=1
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "checking tools"
+missing=0
+for tool in go node moto_server cfn-lint; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "missing: $tool (run bash .ci/run once, or see README.md, Tests)" >&2
+    missing=1
+  fi
+done
+if [ ! -f node_modules/dynalite/cli.js ]; then
+  echo "missing: node_modules/dynalite (run npm ci)" >&2
+  missing=1
+fi
+[ "$missing" = 0 ] || exit 1
+
+step "go vet"
+go vet ./...
+
+step "template lint (cfn-lint)"
+cfn-lint template.yaml
+
+step "build the functions for the host architecture"
+make --no-print-directory build-host
+
+step "go test"
+go test -count=1 -timeout 30m ./...
+
+if [ -x scripts/fuzz.sh ]; then
+  step "short fuzz runs"
+  bash scripts/fuzz.sh "${FUZZ_TIME:-10s}"
+fi
