@@ -1,0 +1,40 @@
+package seal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+)
+
+// NewKMSClient builds a KMS client from the default AWS configuration
+// (environment, shared files, then the Lambda or instance role). It makes no
+// network call: credentials are resolved on the first request. A non-empty
+// endpoint (KMS_ENDPOINT) replaces the AWS endpoint, for local stand-ins; an
+// empty region falls back to AWS_REGION, which Lambda sets.
+func NewKMSClient(ctx context.Context, endpoint, region string, optFns ...func(*kms.Options)) (*kms.Client, error) {
+	var loadOpts []func(*config.LoadOptions) error
+	if region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(region))
+	}
+
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("seal: load AWS configuration for KMS: %w", err)
+	}
+
+	if cfg.Region == "" {
+		return nil, errors.New("seal: no AWS region for KMS; set AWS_REGION")
+	}
+
+	endpointFn := func(o *kms.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}
+
+	return kms.NewFromConfig(cfg, append([]func(*kms.Options){endpointFn}, optFns...)...), nil
+}
