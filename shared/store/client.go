@@ -31,7 +31,7 @@ const (
 //
 // Loading the configuration makes no network call: credentials are fetched
 // on the first request, and the region is never looked up from instance
-// metadata because no option here asks for it.
+// metadata because no option here requests it.
 func NewClient(ctx context.Context, endpoint, region string, opts ...func(*config.LoadOptions) error) (*dynamodb.Client, error) {
 	if region != "" {
 		opts = append([]func(*config.LoadOptions) error{config.WithRegion(region)}, opts...)
@@ -72,9 +72,9 @@ func NewLocalClient(endpoint string) (*dynamodb.Client, error) {
 
 // NewClientFromEnv picks the client for the DYNAMODB_ENDPOINT value passed
 // as endpoint:
-//   - empty: NewClient, the production client;
+//   - empty: NewClient, the production client.
 //   - set, and AWS credentials are in the environment: NewClient with that
-//     endpoint, so a function that has a role keeps signing with it;
+//     endpoint, so a function that has a role keeps signing with it.
 //   - set, and no AWS credentials in the environment: NewLocalClient, so a
 //     local run against a stand-in needs no AWS account or profile.
 //

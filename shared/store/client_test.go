@@ -186,8 +186,8 @@ func clientFromEnv(t *testing.T, endpoint string) *dynamodb.Client {
 }
 
 // checkCredentials retrieves the client's credentials. An empty want means
-// none are configured, so retrieval must fail; metadata is disabled by
-// isolateAWSEnv, so this sends no request.
+// none are configured, so retrieval must fail. isolateAWSEnv disables
+// instance metadata, so this sends no request.
 func checkCredentials(t *testing.T, db *dynamodb.Client, want string) {
 	t.Helper()
 

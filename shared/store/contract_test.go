@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,8 +19,8 @@ import (
 	"github.com/gitbook-login/lambda-oauth/shared/store"
 )
 
-// The handlers depend on these exact signatures; a change must be a
-// deliberate edit here, not a surprise at the call sites.
+// The handlers call these exact signatures, so a change must be a deliberate
+// edit here and not a surprise at the call sites.
 var _ interface {
 	EnsureTable(context.Context) error
 	PutState(context.Context, store.State) error
@@ -39,10 +40,11 @@ type backend struct {
 	name  string
 	start func(testing.TB) string
 
-	// rounds of the concurrent consume test; external servers are slower.
+	// rounds is the round count of the concurrent consume tests, lower for
+	// moto because each request there takes a few milliseconds.
 	rounds int
 
-	// ttl is true when the backend supports DescribeTimeToLive.
+	// ttl reports whether the backend supports DescribeTimeToLive.
 	ttl bool
 }
 
@@ -82,6 +84,7 @@ func TestStoreContract(t *testing.T) {
 		run  func(*testing.T, env)
 	}{
 		{"EnsureTableTwice", testEnsureTableTwice},
+		{"EnsureTableWrongKey", testEnsureTableWrongKey},
 		{"StateRoundTrip", testStateRoundTrip},
 		{"StateConsumedOnce", testStateConsumedOnce},
 		{"StateExpiredRejected", testStateExpiredRejected},
@@ -187,6 +190,26 @@ func testEnsureTableTwice(t *testing.T, e env) {
 
 	if got := out.TimeToLiveDescription.TimeToLiveStatus; got != types.TimeToLiveStatusEnabled {
 		t.Errorf("TTL status = %q, want ENABLED", got)
+	}
+}
+
+func testEnsureTableWrongKey(t *testing.T, e env) {
+	ctx := context.Background()
+	table := e.table + "-other"
+
+	_, err := e.db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+
+	err = store.New(e.db, table).EnsureTable(ctx)
+	if err == nil || !strings.Contains(err.Error(), "key schema") {
+		t.Errorf("EnsureTable on a table keyed by id: err = %v, want a key schema error", err)
 	}
 }
 

@@ -27,8 +27,9 @@ type stateItem struct {
 	PKCEVerifier string `dynamodbav:"pkce_verifier,omitempty"`
 }
 
-// sessionItem is the stored form of Session. Its TTL is the earlier of the
-// absolute and the idle expiry, because after either the record is useless.
+// sessionItem is the stored form of Session. Its TTL starts at the earlier
+// of the absolute and the idle expiry, because after either the record is
+// useless, and TouchSession moves it to the new idle expiry.
 type sessionItem struct {
 	Key        string `dynamodbav:"pk"`
 	TTL        int64  `dynamodbav:"expires_at"`

@@ -26,8 +26,8 @@ func (s *Store) PutSession(ctx context.Context, session Session) error {
 }
 
 // GetSession returns the session under hash. It returns ErrNotFound if the
-// session is missing, or if at now it is past ExpiresAt or IdleExpiresAt:
-// expiry is checked here because TTL deletion can lag by days.
+// session is missing, or if at now it is past ExpiresAt or IdleExpiresAt.
+// Expiry is checked here because TTL deletion can lag by days.
 func (s *Store) GetSession(ctx context.Context, hash string, now time.Time) (Session, error) {
 	if hash == "" {
 		return Session{}, ErrNotFound

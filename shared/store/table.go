@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,7 +17,7 @@ import (
 )
 
 // tableActiveTimeout bounds the wait for a new table to become ACTIVE. Real
-// DynamoDB usually needs seconds; the stand-ins create tables at once.
+// DynamoDB usually needs seconds, and the stand-ins create tables at once.
 const tableActiveTimeout = 2 * time.Minute
 
 // EnsureTable creates the table if it does not exist (partition key pk of
@@ -43,9 +44,9 @@ func (s *Store) EnsureTable(ctx context.Context) error {
 }
 
 func (s *Store) createTable(ctx context.Context) error {
-	_, err := s.describeTable(ctx)
+	table, err := s.describeTable(ctx)
 	if err == nil {
-		return nil
+		return checkKeySchema(table.KeySchema)
 	}
 
 	var missing *types.ResourceNotFoundException
@@ -73,6 +74,21 @@ func (s *Store) createTable(ctx context.Context) error {
 	return err
 }
 
+// checkKeySchema rejects an existing table whose key is not pk alone, as a
+// TABLE_NAME that points at another application's table would have.
+func checkKeySchema(schema []types.KeySchemaElement) error {
+	if len(schema) == 1 && aws.ToString(schema[0].AttributeName) == AttrKey && schema[0].KeyType == types.KeyTypeHash {
+		return nil
+	}
+
+	names := make([]string, 0, len(schema))
+	for _, element := range schema {
+		names = append(names, aws.ToString(element.AttributeName)+" "+string(element.KeyType))
+	}
+
+	return fmt.Errorf("table exists with key schema [%s], want only %s HASH; choose another table name", strings.Join(names, ", "), AttrKey)
+}
+
 func (s *Store) describeTable(ctx context.Context) (*types.TableDescription, error) {
 	out, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
 	if err != nil {
@@ -82,9 +98,9 @@ func (s *Store) describeTable(ctx context.Context) (*types.TableDescription, err
 	return out.Table, nil
 }
 
-// waitActive polls the table status with growing pauses. The SDK's
-// TableExistsWaiter is not used because minidyn reports no status at all,
-// which the waiter would wait on forever; an empty status counts as ACTIVE.
+// waitActive polls the table status with growing pauses. It counts an empty
+// status as ACTIVE because minidyn reports none. The SDK's TableExistsWaiter
+// would wait on such a table until its timeout.
 func (s *Store) waitActive(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, tableActiveTimeout)
 	defer cancel()
