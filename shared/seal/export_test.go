@@ -10,5 +10,5 @@ func SetClock(k *KMS, now func() time.Time) { k.now = now }
 func EnvelopeKeys(sealed []byte) (keyARN string, wrappedKey []byte, err error) {
 	env, err := parseEnvelope(sealed)
 
-	return env.keyARN, env.wrappedKey, err
+	return string(env.keyARN), env.wrappedKey, err
 }

@@ -60,7 +60,7 @@ func formatName(format byte) string {
 // envelope is a parsed KMS envelope. Its slices alias the sealed input.
 type envelope struct {
 	header     []byte // every byte before the nonce
-	keyARN     string
+	keyARN     []byte
 	wrappedKey []byte
 	payload    []byte // nonce, ciphertext and tag
 }
@@ -99,7 +99,7 @@ func parseEnvelope(sealed []byte) (envelope, error) {
 
 	env := envelope{
 		header:     sealed[:len(sealed)-len(rest)],
-		keyARN:     string(keyARN),
+		keyARN:     keyARN,
 		wrappedKey: wrappedKey,
 		payload:    rest,
 	}

@@ -83,8 +83,8 @@ type KMSOptions struct {
 // Errors: a KMS failure wraps ErrUnavailable; a value that fails to open,
 // including one whose wrapped key KMS rejects, wraps ErrOpen.
 type KMS struct {
-	client      *kms.Client
-	keyID       string
+	client            *kms.Client
+	keyID             string
 	encryptionContext map[string]string
 	maxAge            time.Duration
 	maxSeals          int64
@@ -269,7 +269,7 @@ func (k *KMS) unwrap(ctx context.Context, env envelope) (*dataKey, error) {
 	// The call may outlive this Open, so it gets a copy, not a slice of the
 	// caller's buffer. The flight id includes the key ARN, so a value with an
 	// altered ARN cannot join, and fail, the flight of a genuine value.
-	keyARN, wrappedKey := env.keyARN, string(env.wrappedKey)
+	keyARN, wrappedKey := string(env.keyARN), string(env.wrappedKey)
 	flightID := keyARN + "\x00" + wrappedKey
 
 	return k.decrypting.do(ctx, flightID, func(ctx context.Context) (*dataKey, error) {

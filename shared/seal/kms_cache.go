@@ -108,6 +108,10 @@ func newFlightGroup(timeout time.Duration) *flightGroup {
 }
 
 func (g *flightGroup) do(ctx context.Context, id string, fn func(context.Context) (*dataKey, error)) (*dataKey, error) {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: request ended before calling KMS: %w", ErrUnavailable, context.Cause(ctx))
+	}
+
 	g.mu.Lock()
 	call, running := g.calls[id]
 	if !running {
