@@ -114,6 +114,13 @@ func CheckReturnTo(raw string, allowed []Origin) (normalised string, o Origin, e
 
 	u.Scheme = strings.ToLower(u.Scheme)
 	u.Host = strings.ToLower(u.Host)
+
+	// The allowlist holds only https and loopback http origins, but checking
+	// the scheme here too keeps a hand-built list from allowing plain http.
+	if err := checkScheme(u.Scheme, u.Hostname(), true); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrReturnTo, err)
+	}
+
 	candidate := Origin(u.Scheme + "://" + u.Host)
 	if !Allowed(string(candidate), allowed) {
 		return "", "", fmt.Errorf("%w: origin %s is not in ALLOWED_ORIGINS", ErrReturnTo, candidate)
