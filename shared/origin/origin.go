@@ -128,7 +128,14 @@ func CheckReturnTo(raw string, allowed []Origin) (normalised string, o Origin, e
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	return u.String(), candidate, nil
+
+	// Normalising escapes characters such as '`' or '"', which can make the
+	// output longer than the input, so the bound applies to what is stored.
+	normalised = u.String()
+	if len(normalised) > MaxReturnToLength {
+		return "", "", fmt.Errorf("%w: longer than %d bytes once normalised", ErrReturnTo, MaxReturnToLength)
+	}
+	return normalised, candidate, nil
 }
 
 // checkCharacters rejects what browsers silently drop or reinterpret in URLs:
