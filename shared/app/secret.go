@@ -5,16 +5,22 @@ import (
 
 	"github.com/gitbook-login/lambda-oauth/shared/config"
 	"github.com/gitbook-login/lambda-oauth/shared/provider"
+	"github.com/gitbook-login/lambda-oauth/shared/secret"
 )
 
 // newSecretFunc returns where the client secret comes from: the plain
 // variable for local runs, or Secrets Manager through a refreshing cache.
+// Nothing is fetched here; the first token exchange fetches the secret.
 func newSecretFunc(ctx context.Context, cfg config.Config) (provider.SecretFunc, error) {
 	if cfg.ClientSecretARN == "" {
-		secret := cfg.ClientSecret
-		return func(context.Context) (string, error) { return secret, nil }, nil
+		value := cfg.ClientSecret
+		return func(context.Context) (string, error) { return value, nil }, nil
 	}
-	// TODO: wire the Secrets Manager source once shared/secret lands.
-	secret := cfg.ClientSecret
-	return func(context.Context) (string, error) { return secret, nil }, nil
+
+	client, err := secret.NewSecretsManagerClient(ctx, cfg.SecretsEndpoint, cfg.AWSRegion)
+	if err != nil {
+		return nil, err
+	}
+	source := secret.NewSource(client, cfg.ClientSecretARN, cfg.ClientSecretField, secret.DefaultRefresh)
+	return source.Get, nil
 }
