@@ -61,6 +61,13 @@ func (h *Handler) callback(ctx context.Context, r *request) result {
 	if err != nil {
 		return h.callbackFailure(http.StatusServiceUnavailable, "store_failed", err, "The login service could not read the login request. Start the login again in a moment.")
 	}
+
+	// The store's conditional delete rejects expired states already; this
+	// check keeps the expiry in the handler too, because DynamoDB TTL
+	// deletes late and a store bug must not revive an old state.
+	if !h.now().Before(rec.ExpiresAt) {
+		return h.stateAlreadyUsed(ctx, r)
+	}
 	clearState := h.cookie(stateCookieName, "", 0)
 
 	// the visitor denied access, or the provider failed before the consent
