@@ -17,6 +17,16 @@ func (h *Handler) logout(ctx context.Context, r *request) result {
 	if r.method == http.MethodOptions {
 		return h.preflight(r, "POST")
 	}
+
+	// API Gateway routes only POST here, but a GET must never end a
+	// session if the function is ever mapped to another method: links,
+	// images and prefetches send GETs without any CSRF check.
+	if r.method != http.MethodPost {
+		res := result{resp: jsonError(http.StatusMethodNotAllowed, "method_not_allowed", "Log out with POST /logout."), outcome: "method_not_allowed"}
+		res.resp.Headers["Allow"] = "POST, OPTIONS"
+		return res
+	}
+
 	allowed, ok := h.corsOrigin(r)
 	if !ok {
 		return originRejected()
