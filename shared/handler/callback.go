@@ -159,17 +159,21 @@ func (h *Handler) stateAlreadyUsed(ctx context.Context, r *request) result {
 
 func (h *Handler) exchangeFailed(returnTo, clearState string, err error) result {
 	outcome, status := "token_exchange_failed", http.StatusSeeOther
+	detail := err.Error()
 	var attrs []slog.Attr
 	var perr *provider.Error
 	switch {
 	case errors.As(err, &perr):
+		// The error text repeats the provider's code in full, so only the
+		// truncated attributes carry it.
+		detail = ""
 		attrs = providerErrorAttrs(perr.Code, perr.Description)
 	case errors.Is(err, provider.ErrUnavailable):
 		outcome = "provider_unavailable"
 	}
 	resp := redirect(status, loginResult(returnTo, "failed"))
 	resp.Cookies = []string{clearState}
-	return result{resp: resp, outcome: outcome, detail: err.Error(), attrs: attrs}
+	return result{resp: resp, outcome: outcome, detail: detail, attrs: attrs}
 }
 
 func (h *Handler) callbackError(status int, outcome, message string) result {
