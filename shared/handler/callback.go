@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -196,15 +198,16 @@ func providerErrorAttrs(code, description string) []slog.Attr {
 	}
 }
 
-// truncate cuts s to at most n bytes and replaces control characters, so a
-// provider's text cannot forge log lines. The JSON handler escapes the rest.
+// truncate cuts s to at most n bytes and replaces control characters (C0,
+// DEL and C1) and invalid UTF-8, so a provider's text cannot forge log
+// lines or split a character. The JSON handler escapes the rest.
 func truncate(s string, n int) string {
 	if len(s) > n {
 		s = s[:n]
 	}
 	out := []rune{}
 	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
+		if unicode.IsControl(c) || c == utf8.RuneError {
 			c = '?'
 		}
 		out = append(out, c)
