@@ -97,15 +97,23 @@ func parseCookies(entries []string, header string) ([]*http.Cookie, *problem) {
 	if len(entries) == 0 && header != "" {
 		entries = []string{header}
 	}
+
+	// Each pair is parsed on its own: http.ParseCookie rejects a whole
+	// header for one bad pair, and a malformed cookie from another
+	// application on the same site must not hide ours or lock visitors out.
 	var cookies []*http.Cookie
 	for _, e := range entries {
-		parsed, err := http.ParseCookie(e)
-		if err != nil {
-			// A malformed cookie from another application on the same
-			// site must not lock visitors out: skip it.
-			continue
+		for _, pair := range strings.Split(e, ";") {
+			pair = strings.TrimSpace(pair)
+			if pair == "" {
+				continue
+			}
+			parsed, err := http.ParseCookie(pair)
+			if err != nil {
+				continue
+			}
+			cookies = append(cookies, parsed...)
 		}
-		cookies = append(cookies, parsed...)
 	}
 	return cookies, nil
 }
