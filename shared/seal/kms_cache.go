@@ -12,8 +12,7 @@ import (
 // dataKey is an unwrapped data key, ready to use.
 type dataKey struct {
 	aead      cipher.AEAD
-	keyARN    string // KMS key that wrapped it, as KMS returned it
-	header    []byte // KMS envelope header naming keyARN and the wrapped key
+	header    []byte // KMS envelope header: the KMS key ARN and the wrapped key
 	createdAt time.Time
 	seals     int64 // values sealed under it; guarded by KMS.mu
 }
@@ -89,8 +88,8 @@ func (c *openCache) remove(element *list.Element) {
 // environment under concurrent requests makes one KMS call, not one each.
 //
 // The call runs on a context detached from the first caller's cancellation
-// and bounded by timeout, so a caller that gives up does not fail the others;
-// each caller still stops waiting when its own context ends.
+// and bounded by timeout, so a caller that gives up does not fail the others.
+// Each caller still stops waiting when its own context ends.
 type flightGroup struct {
 	mu      sync.Mutex
 	timeout time.Duration

@@ -10,7 +10,8 @@ import (
 // ErrUnavailable means KMS could not serve a request: it was unreachable,
 // throttled, timed out, failed internally, or refused the request for a
 // reason an operator can fix (access denied, disabled key). The request may
-// succeed later, so a handler should answer 503, not log the visitor out.
+// succeed later, so a handler should respond with 503, not log the visitor
+// out.
 var ErrUnavailable = errors.New("seal: KMS unavailable")
 
 // kmsRejectsCiphertext lists the KMS error codes that mean this wrapped data

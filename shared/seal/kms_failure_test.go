@@ -18,13 +18,13 @@ import (
 	"github.com/gitbook-login/lambda-oauth/shared/seal"
 )
 
-// kmsProxy forwards requests to a KMS stand-in and can answer chosen
-// operations itself, as an overloaded or slow KMS would.
+// kmsProxy forwards requests to a KMS stand-in. It can fail or delay chosen
+// operations, as an overloaded or slow KMS would.
 type kmsProxy struct {
 	URL string
 
 	mu        sync.Mutex
-	throttled map[string]bool // operation name -> answer ThrottlingException
+	throttled map[string]bool // operation name -> respond with ThrottlingException
 	hold      chan struct{}   // when set, Decrypt waits for it to close
 	arrived   chan struct{}   // receives once per held Decrypt
 	requests  atomic.Int64
@@ -150,7 +150,7 @@ func TestKMSThrottledIsUnavailable(t *testing.T) {
 			t.Fatalf("Open while throttled: error %v, want ErrUnavailable and not ErrOpen", err)
 		}
 
-		// The failure is not cached: once KMS answers again, both work.
+		// The failure is not cached: once KMS works again, both succeed.
 		proxy.setThrottled("GenerateDataKey", false)
 		proxy.setThrottled("Decrypt", false)
 

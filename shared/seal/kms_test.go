@@ -124,11 +124,11 @@ func TestKMSOpenRejectsTampering(t *testing.T) {
 }
 
 func TestKMSOpenRejectsKeyARNSwap(t *testing.T) {
-	// Real KMS answers a Decrypt whose KeyId is not the key of the ciphertext
-	// with IncorrectKeyException, which Open turns into ErrOpen; local-kms
-	// tries the named key and answers InvalidCiphertextException. moto 5.2.1
-	// answers AccessDeniedException instead, which Open treats as an outage
-	// that an operator can fix (key policy), not as tampering.
+	// Real KMS rejects a Decrypt whose KeyId is not the key of the
+	// ciphertext with IncorrectKeyException, which Open turns into ErrOpen.
+	// local-kms tries the named key and returns InvalidCiphertextException.
+	// moto 5.2.1 returns AccessDeniedException instead, which Open treats as
+	// an outage that an operator can fix (key policy), not as tampering.
 	want := map[string]error{"local-kms": seal.ErrOpen, "moto": seal.ErrUnavailable}
 
 	for _, b := range backends {

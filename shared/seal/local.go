@@ -21,8 +21,8 @@ const LocalKeySize = 32
 // function's configuration.
 //
 // Every value carries a 16-bit key id derived from the key, so a value sealed
-// under another key fails with a message that says so instead of a bare
-// authentication failure. A random 96-bit nonce per value is safe for 2^32
+// under another key fails with an error that names the key mismatch instead
+// of a bare authentication failure. A random 96-bit nonce per value is safe for 2^32
 // values under one key (NIST SP 800-38D).
 type Local struct {
 	aead   cipher.AEAD

@@ -93,8 +93,8 @@ func putSecretValue(t *testing.T, client *secretsmanager.Client, arn, value stri
 	}
 }
 
-// failingProxy forwards to moto until told to fail, then answers every
-// request with a Secrets Manager InternalServiceError.
+// failingProxy forwards requests to moto. While failing is set, it responds
+// to every request with a Secrets Manager InternalServiceError.
 type failingProxy struct {
 	URL      string
 	failing  atomic.Bool

@@ -2,20 +2,23 @@
 // (GITBOOK_CLIENT_SECRET_ARN) and caches it per execution environment.
 //
 // The secret is fetched on the first Get, never at start-up, so a Secrets
-// Manager failure fails requests with a 503 instead of failing the init phase
-// in a crash loop. Cache limits and their reasons:
+// Manager failure fails only the requests that need the secret (the handler
+// responds with 503) instead of failing the init phase in a crash loop. Cache
+// limits and their reasons:
 //   - DefaultRefresh (5 minutes): a fetched value is served this long before
-//     the next Get fetches again, so a rotated secret reaches every warm
-//     environment within 5 minutes, at a cost of at most 12 GetSecretValue
-//     calls an hour per busy environment. It is also the default cache time
-//     of the AWS Parameters and Secrets Lambda Extension.
-//   - StaleGrace (1 hour): when a refresh fails, the old value is served for
-//     up to this long past its refresh time, so a short Secrets Manager outage
-//     does not stop logins; after that Get fails, so an environment that lost
-//     access does not use an old value forever.
+//     the next Get fetches again. A rotated secret thus reaches every warm
+//     environment within 5 minutes, and a busy environment makes at most 12
+//     GetSecretValue calls an hour. The AWS Parameters and Secrets Lambda
+//     Extension caches secrets for the same 300 seconds by default.
+//   - StaleGrace (1 hour, a judgment rather than a measured figure): when a
+//     refresh fails, the old value is served for up to this long past its
+//     refresh time, so a short Secrets Manager outage does not stop logins.
+//     After that Get fails, so an environment that lost access does not use
+//     an old value forever.
 //   - RetryInterval (30 seconds): while the old value is served, a failed
 //     refresh is retried at most this often, so an outage adds no latency to
-//     most requests and no call storm.
+//     most requests and no call storm. Without a cached value, every Get
+//     tries again, because it has nothing else to return.
 //
 // The value never appears in an error, a log line or the printed Source.
 package secret
@@ -32,7 +35,7 @@ import (
 )
 
 // ErrUnavailable means the client secret could not be fetched or parsed. A
-// handler should answer 503; the error says what to fix.
+// handler should respond with 503 and log the error, which names what to fix.
 var ErrUnavailable = errors.New("secret: client secret unavailable")
 
 const (
@@ -40,6 +43,7 @@ const (
 	// secret value is a JSON object.
 	DefaultField = "client_secret"
 
+	// Cache limits. The package documentation gives the reason for each.
 	DefaultRefresh = 5 * time.Minute
 	StaleGrace     = time.Hour
 	RetryInterval  = 30 * time.Second
@@ -70,11 +74,12 @@ type fetchCall struct {
 	err   error
 }
 
-// NewSource returns a source for the secret arn (ARN or name). A secret value
-// that starts with "{" is parsed as a JSON object and the client secret is
-// read from jsonField (DefaultField when empty); any other value is the
-// client secret itself, without surrounding white space. refresh of zero or
-// less means DefaultRefresh. It makes no network call.
+// NewSource returns a source for the secret arn (ARN or name). It makes no
+// network call. A secret value that starts with "{" is parsed as a JSON
+// object, and the client secret is read from its field jsonField
+// (DefaultField when empty). Any other value is the client secret itself,
+// without surrounding white space. A refresh of zero or less means
+// DefaultRefresh.
 func NewSource(client *secretsmanager.Client, arn, jsonField string, refresh time.Duration) *Source {
 	if jsonField == "" {
 		jsonField = DefaultField
