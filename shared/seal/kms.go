@@ -60,14 +60,14 @@ func DefaultEncryptionContext() map[string]string {
 	return map[string]string{"purpose": "gitbook-token", "format": "v1"}
 }
 
-// KMSOptions tunes the KMS sealer. Zero fields take the defaults above.
+// KMSOptions tunes the KMS sealer. Zero fields take the Default constants.
 type KMSOptions struct {
-	EncryptionContext map[string]string
-	MaxAge            time.Duration
-	MaxSeals          int64
-	OpenCacheSize     int
-	OpenMaxAge        time.Duration
-	CallTimeout       time.Duration
+	EncryptionContext map[string]string // sent with every KMS call; Open needs the one Seal used
+	MaxAge            time.Duration     // how long one data key seals new values
+	MaxSeals          int64             // how many values one data key seals
+	OpenCacheSize     int               // unwrapped data keys kept for Open
+	OpenMaxAge        time.Duration     // how long Open reuses an unwrapped data key
+	CallTimeout       time.Duration     // bound on one KMS call, SDK retries included
 }
 
 // KMS seals with envelope encryption. A data key from KMS GenerateDataKey
