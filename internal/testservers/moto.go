@@ -1,7 +1,9 @@
 package testservers
 
 import (
+	"os"
 	"os/exec"
+	"strings"
 	"strconv"
 	"testing"
 )
@@ -19,11 +21,27 @@ func Moto(t testing.TB) string {
 	}
 
 	endpoint, err := moto.ensure(func(port int) *exec.Cmd {
-		return exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+		cmd.Env = serverEnv()
+		return cmd
 	})
 	if err != nil {
 		t.Fatalf("moto server: %v", err)
 	}
 
 	return endpoint
+}
+
+// serverEnv is the environment of a started server: the process's own,
+// without the AWS variables a test may have changed with t.Setenv, plus a
+// fixed region. The server is shared by every later test, so it must not
+// keep the settings of whichever test started it.
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "AWS_DEFAULT_REGION="+Region, "AWS_REGION="+Region)
 }
