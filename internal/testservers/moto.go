@@ -3,8 +3,8 @@ package testservers
 import (
 	"os"
 	"os/exec"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 )
 
