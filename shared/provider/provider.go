@@ -54,15 +54,19 @@ type Config struct {
 
 // Client calls the provider. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	http *http.Client
+	cfg   Config
+	http  *http.Client
+	token *http.Client // http, plus tokenErrorTransport for token responses
 }
 
 // New builds a client whose HTTP client has a timeout, caps response bodies
 // and follows no redirects: a token endpoint that redirects is misconfigured,
 // and following it would send the code and secret to another URL.
 func New(cfg Config) *Client {
-	return &Client{cfg: cfg, http: newHTTPClient(cfg.Timeout)}
+	client := newHTTPClient(cfg.Timeout)
+	token := *client
+	token.Transport = &tokenErrorTransport{base: client.Transport}
+	return &Client{cfg: cfg, http: client, token: &token}
 }
 
 // AuthCodeURL returns the provider's authorization URL for one login.
@@ -85,7 +89,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier string) (*oauth2.T
 		return nil, fmt.Errorf("read client secret: %w", err)
 	}
 
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.http)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.token)
 	var opts []oauth2.AuthCodeOption
 	if verifier != "" {
 		opts = append(opts, oauth2.VerifierOption(verifier))
