@@ -69,17 +69,20 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // redirect_uri. The returned request carries the state even on error, so that
 // the error redirect can include it.
 func parseAuthRequest(query url.Values, clientID, redirectURI string) (authRequest, *oauthError) {
-	req := authRequest{ClientID: clientID, RedirectURI: redirectURI}
+	req := authRequest{
+		ClientID:        clientID,
+		RedirectURI:     redirectURI,
+		State:           query.Get("state"),
+		Scope:           query.Get("scope"),
+		Challenge:       query.Get("code_challenge"),
+		ChallengeMethod: query.Get("code_challenge_method"),
+	}
 
 	for name, values := range query {
 		if len(values) > 1 {
 			return req, invalidRequest("the parameter " + name + " is repeated")
 		}
 	}
-	req.State = query.Get("state")
-	req.Scope = query.Get("scope")
-	req.Challenge = query.Get("code_challenge")
-	req.ChallengeMethod = query.Get("code_challenge_method")
 
 	responseType := query.Get("response_type")
 	switch {
@@ -170,9 +173,12 @@ func (p *Provider) handleDecide(w http.ResponseWriter, r *http.Request) {
 // isSameOrigin rejects form submissions that a browser marks as coming from
 // another site, by the Sec-Fetch-Site and Origin headers. Clients that send
 // neither header, such as Go's http.Client, pass, and the nonce protects them.
+// Sec-Fetch-Site decides when present: pages cannot set it, and the consent
+// page's Referrer-Policy no-referrer makes browsers send "Origin: null" with
+// the form (Fetch standard, "serializing a request origin").
 func isSameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {

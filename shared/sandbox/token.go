@@ -12,10 +12,16 @@ import (
 )
 
 // handleToken exchanges an authorization code for tokens (RFC 6749 4.1.3).
-// Faults apply before the request is read, so a faulted request leaves its
-// code unused.
+// Faults apply after the body is read but before it is checked, so a faulted
+// request leaves its code unused.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	faults := p.countAndFaults(func(s *Stats) { s.TokenRequests++ })
+
+	// Reading the body first also lets net/http notice a client that gives
+	// up during TokenDelay, because it watches the connection only after
+	// the body has been read.
+	form, oauthErr := readOAuthForm(w, r)
+
 	if !sleepUnlessCanceled(r.Context(), faults.TokenDelay) {
 		return
 	}
@@ -31,7 +37,6 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	form, oauthErr := readOAuthForm(w, r)
 	clientID := ""
 	if oauthErr == nil {
 		clientID, oauthErr = p.authenticateClient(r, form)
