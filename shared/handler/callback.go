@@ -44,6 +44,14 @@ func (h *Handler) callback(ctx context.Context, r *request) result {
 	stateCookieName := h.stateCookieName(state)
 	cookies := r.cookie(stateCookieName)
 	if len(cookies) != 1 || subtle.ConstantTimeCompare([]byte(cookies[0]), []byte(state)) != 1 {
+		// The Back button after a login loads the callback again without
+		// the state cookie, which the login deleted. A visitor with a valid
+		// session goes on to the site; nothing is consumed or created.
+		if len(cookies) == 0 {
+			if res, ok := h.loggedInAlready(ctx, r); ok {
+				return res
+			}
+		}
 		return h.callbackError(http.StatusBadRequest, "state_cookie_mismatch", "This login was started in another browser, or its cookie expired. Start the login again from the site.")
 	}
 
@@ -151,12 +159,23 @@ func (h *Handler) createSession(ctx context.Context, token *oauth2.Token) (strin
 // earlier request (Back button, double navigation, prefetch) or expired. A
 // visitor who already holds a valid session is sent on to the site.
 func (h *Handler) stateAlreadyUsed(ctx context.Context, r *request) result {
-	if values := r.cookie(h.sessionCookieName()); len(values) == 1 && isSecret(values[0]) {
-		if _, err := h.store.GetSession(ctx, store.Key(values[0]), h.now()); err == nil {
-			return result{resp: redirect(http.StatusSeeOther, loginResult(h.cfg.DefaultReturnTo, "ok")), outcome: "state_reused_logged_in"}
-		}
+	if res, ok := h.loggedInAlready(ctx, r); ok {
+		return res
 	}
 	return h.callbackError(http.StatusBadRequest, "state_used_or_expired", "This login link was already used or has expired. Start the login again from the site.")
+}
+
+// loggedInAlready sends a visitor who holds a valid session on to the
+// default return URL. ok is false when the request has no live session.
+func (h *Handler) loggedInAlready(ctx context.Context, r *request) (res result, ok bool) {
+	values := r.cookie(h.sessionCookieName())
+	if len(values) != 1 || !isSecret(values[0]) {
+		return result{}, false
+	}
+	if _, err := h.store.GetSession(ctx, store.Key(values[0]), h.now()); err != nil {
+		return result{}, false
+	}
+	return result{resp: redirect(http.StatusSeeOther, loginResult(h.cfg.DefaultReturnTo, "ok")), outcome: "state_reused_logged_in"}, true
 }
 
 func (h *Handler) exchangeFailed(returnTo, clearState string, err error) result {
