@@ -3,6 +3,7 @@ package flowtest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -126,17 +127,25 @@ func (b *Browser) Do(t testing.TB, method, target string, header http.Header, bo
 func send(t testing.TB, client *http.Client, req *http.Request) *Response {
 	t.Helper()
 
+	resp, err := trySend(client, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func trySend(client *http.Client, req *http.Request) (*Response, error) {
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
+		return nil, fmt.Errorf("%s %s: read body: %w", req.Method, req.URL.Path, err)
 	}
-	return &Response{Method: req.Method, URL: req.URL, Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+	return &Response{Method: req.Method, URL: req.URL, Status: resp.StatusCode, Header: resp.Header, Body: string(body)}, nil
 }
 
 // Send does a request with the app's plain client, with no cookie jar, so
@@ -144,14 +153,24 @@ func send(t testing.TB, client *http.Client, req *http.Request) *Response {
 func (a *App) Send(t testing.TB, method, path string, header http.Header, body []byte) *Response {
 	t.Helper()
 
+	resp, err := a.TrySend(method, path, header, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TrySend is Send for goroutines other than the test's own, which must not
+// call t.Fatal.
+func (a *App) TrySend(method, path string, header http.Header, body []byte) (*Response, error) {
 	req, err := http.NewRequestWithContext(context.Background(), method, a.URL+path, bytes.NewReader(body))
 	if err != nil {
-		t.Fatalf("build request %s %s: %v", method, path, err)
+		return nil, err
 	}
 	for name, values := range header {
 		req.Header[name] = values
 	}
-	return send(t, a.Client(), req)
+	return trySend(a.Client(), req)
 }
 
 // Login is a login that GET /authorize started.
