@@ -82,7 +82,7 @@ type Browser struct {
 
 // NewBrowser returns a browser with an empty cookie jar.
 func (a *App) NewBrowser() *Browser {
-	jar, _ := cookiejar.New(nil) // never fails without options
+	jar, _ := cookiejar.New(nil) // cookiejar.New returns no error for nil options
 	client := a.Client()
 	client.Jar = jar
 	return &Browser{Jar: jar, app: a, client: client}

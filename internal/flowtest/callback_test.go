@@ -27,8 +27,8 @@ func cookieHeader(value string) http.Header {
 }
 
 // The same callback sent twice with the same cookies (prefetch, double
-// navigation) logs in once: the second gets a clear answer, the code is
-// exchanged once and the first session keeps working.
+// navigation) logs in once. The second request gets a clear message, the
+// code is exchanged once and the first session keeps working.
 func TestCallbackReplayRejected(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, backend flowtest.Backend) {

@@ -11,7 +11,7 @@ import (
 // HttpOnly with Path=/ and no Domain, and is SameSite=Lax, because the
 // callback is a cross-site top-level GET on which Strict cookies are not
 // sent. With secure set (an https REDIRECT_URI) every cookie is Secure and
-// has the __Host- prefix; without it none is Secure, because a browser
+// has the __Host- prefix. Without it no cookie is Secure, because a browser
 // drops a Secure cookie set over plain http.
 func AssertCookieRules(t testing.TB, setCookies []string, secure bool) {
 	t.Helper()

@@ -1,8 +1,8 @@
-// Package flowtest runs the login flow end to end for tests: the sandbox
-// provider on its own loopback server, the product's routes behind the local
-// runner over real HTTP (optionally TLS), a browser-like client with a cookie
-// jar, and a DynamoDB table on the embedded store, moto or dynalite that the
-// tests can scan.
+// Package flowtest runs the login flow end to end for tests. It serves the
+// sandbox provider on its own loopback server and the product's routes
+// behind the local runner over real HTTP or TLS. Tests drive it with a
+// browser-like client that has a cookie jar, and they scan the DynamoDB
+// table on the embedded store, moto or dynalite.
 //
 // Test packages that use the moto or dynalite backends stop those servers
 // from TestMain with testservers.Main.

@@ -139,9 +139,9 @@ func TestLoginProviderErrorWith200(t *testing.T) {
 	})
 }
 
-// Providers label and spell token responses in several ways; each must
-// give a working session, and the account request must use the Bearer
-// scheme whatever case token_type had.
+// Providers label and spell token responses in several ways. Each must give
+// a working session, and the account request must use the Bearer scheme
+// whatever the case of token_type.
 func TestLoginTokenResponseFormats(t *testing.T) {
 	t.Parallel()
 

@@ -16,7 +16,7 @@ import (
 	"github.com/gitbook-login/lambda-oauth/shared/sandbox"
 )
 
-// SandboxPrefix is where the test provider serves the sandbox.
+// SandboxPrefix is the path prefix of the sandbox on the test provider.
 const SandboxPrefix = "/gitbook"
 
 // ProviderOptions configure StartProvider.
@@ -154,8 +154,8 @@ func (p *Provider) serve(w http.ResponseWriter, r *http.Request) {
 	p.Sandbox.ServeHTTP(w, r)
 }
 
-// serveRewritten lets the sandbox answer, then re-encodes a successful
-// token response as rewrite says. Errors pass unchanged.
+// serveRewritten records the sandbox's token response and re-encodes a
+// successful one as rewrite specifies. Errors pass unchanged.
 func (p *Provider) serveRewritten(w http.ResponseWriter, r *http.Request, rewrite TokenRewrite) {
 	recorded := httptest.NewRecorder()
 	p.Sandbox.ServeHTTP(recorded, r)
