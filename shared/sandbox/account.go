@@ -28,7 +28,8 @@ type accountURLs struct {
 	Location string `json:"location"`
 }
 
-// errorJSON is the error body of GitBook's API.
+// errorJSON is the error body that GitBook's API documentation shows:
+// {"error": {"code": 404, "message": "..."}}.
 type errorJSON struct {
 	Error errorDetail `json:"error"`
 }
@@ -46,7 +47,7 @@ func (p *Provider) handleAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if faults.AccountStatus != 0 {
-		p.log.Info("sandbox: account endpoint answers with a forced status", "status", faults.AccountStatus)
+		p.log.Info("sandbox: account endpoint responds with a forced status", "status", faults.AccountStatus)
 		http.Error(w, "sandbox: forced account endpoint failure", faults.AccountStatus)
 		return
 	}

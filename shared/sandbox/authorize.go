@@ -170,12 +170,12 @@ func (p *Provider) handleDecide(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// isSameOrigin rejects form submissions that a browser marks as coming from
-// another site, by the Sec-Fetch-Site and Origin headers. Clients that send
-// neither header, such as Go's http.Client, pass, and the nonce protects them.
-// Sec-Fetch-Site decides when present: pages cannot set it, and the consent
-// page's Referrer-Policy no-referrer makes browsers send "Origin: null" with
-// the form (Fetch standard, "serializing a request origin").
+// isSameOrigin reports whether a form submission comes from the sandbox's own
+// origin, by the Sec-Fetch-Site and Origin headers. Sec-Fetch-Site decides
+// when present, because pages cannot set it, and Chromium sends "Origin: null"
+// with a form from a page whose Referrer-Policy is no-referrer (the browser
+// tests depend on this). Clients that send neither header, such as Go's
+// http.Client, pass, and the nonce protects them.
 func isSameOrigin(r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
 		return site == "same-origin"

@@ -243,6 +243,31 @@ func TestDecideDenyRedirectsWithAccessDenied(t *testing.T) {
 	}
 }
 
+func TestConsentReturnsAuthorizeErrorRedirect(t *testing.T) {
+	f := newFixture(t, nil)
+
+	location, err := sandbox.Consent(context.Background(), f.client,
+		f.authorizeURL(url.Values{"response_type": {"token"}}), true)
+
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := location.Query().Get("error"); got != "unsupported_response_type" {
+		t.Errorf("error = %q, want unsupported_response_type", got)
+	}
+}
+
+func TestConsentFailsOnErrorPage(t *testing.T) {
+	f := newFixture(t, nil)
+
+	_, err := sandbox.Consent(context.Background(), f.client,
+		f.authorizeURL(url.Values{"client_id": {"other-client"}}), true)
+
+	if err == nil || !strings.Contains(err.Error(), "unknown client_id") {
+		t.Errorf("error = %v, want one that quotes the error page", err)
+	}
+}
+
 func TestDecideKeepsRegisteredQuery(t *testing.T) {
 	registered := "https://login.example.com/callback?tenant=a%20b"
 	f := newFixture(t, func(o *sandbox.Options) { o.RedirectURIs = []string{registered} })
@@ -296,6 +321,7 @@ func TestDecideRejectsInvalidForms(t *testing.T) {
 		{"cross-site fetch", nil, http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
 		{"foreign origin", nil, http.Header{"Origin": {"https://attacker.example"}}, http.StatusForbidden},
 		{"null origin", nil, http.Header{"Origin": {"null"}}, http.StatusForbidden},
+		{"cross-site fetch with own origin", nil, http.Header{"Sec-Fetch-Site": {"same-site"}, "Origin": {"http://127.0.0.1"}}, http.StatusForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,15 +348,27 @@ func TestDecideRejectsInvalidForms(t *testing.T) {
 }
 
 func TestDecideAcceptsSameOriginBrowserHeaders(t *testing.T) {
-	f := newFixture(t, nil)
-	form := f.consentForm(t, nil)
-	form.Set("decision", "approve")
-	header := http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {f.server.URL}}
+	tests := []struct {
+		name   string
+		origin func(f *fixture) string
+	}{
+		{"matching origin", func(f *fixture) string { return f.server.URL }},
+		// Chromium sends this for a form on a page with Referrer-Policy no-referrer.
+		{"null origin", func(*fixture) string { return "null" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			form := f.consentForm(t, nil)
+			form.Set("decision", "approve")
+			header := http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {tt.origin(f)}}
 
-	resp := f.postForm(t, f.decideURL(), form, header)
+			resp := f.postForm(t, f.decideURL(), form, header)
 
-	if resp.StatusCode != http.StatusFound {
-		t.Errorf("status = %d, want 302 (body %q)", resp.StatusCode, resp.body)
+			if resp.StatusCode != http.StatusFound {
+				t.Errorf("status = %d, want 302 (body %q)", resp.StatusCode, resp.body)
+			}
+		})
 	}
 }
 

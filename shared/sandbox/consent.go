@@ -16,12 +16,13 @@ var (
 	hiddenInputPattern = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
 
-// Consent does what a browser does with the consent page, for tests without
-// a browser. It loads authorizeURL, submits the form with Approve (approve
-// true) or Deny, and returns the redirect location, which carries the code or
-// the error, without following it. If the authorization request itself is
-// redirected with an error, Consent returns that location. It fails if the
-// sandbox shows an error page. A nil client means http.DefaultClient.
+// Consent approves or denies an authorization request as a user would in a
+// browser, for tests without one. It loads authorizeURL, submits the consent
+// form with Approve if approve is true and with Deny otherwise, and returns
+// the redirect location without following it. The location carries the code
+// or the error. If the authorization request itself is redirected with an
+// error, Consent returns that location. It returns an error if the sandbox
+// shows an error page. A nil client means http.DefaultClient.
 func Consent(ctx context.Context, client *http.Client, authorizeURL string, approve bool) (*url.URL, error) {
 	if client == nil {
 		client = http.DefaultClient

@@ -14,7 +14,7 @@ import (
 )
 
 // maxBodyBytes is the maximum size of a form body on the decide, token and
-// revocation endpoints. Real requests are well under 1 KiB.
+// revocation endpoints. The requests of this flow are a few hundred bytes.
 const maxBodyBytes = 16 << 10
 
 // oauthError is an error response of RFC 6749 4.1.2.1 or 5.2.

@@ -5,9 +5,9 @@
 // It follows GitBook's OAuth documentation strictly so that tests of the
 // callback can fail: GET /oauth/authorize with client_id, redirect_uri and
 // response_type=code; POST /oauth/access_token with client_id, client_secret,
-// code and grant_type=authorization_code, answered form-encoded by default
-// ("access_token=...&token_type=bearer") or as JSON; GET /account with
-// "Authorization: Bearer <token>". Where GitBook's documentation is silent it
+// code and grant_type=authorization_code, which responds form-encoded by
+// default ("access_token=...&token_type=bearer") or as JSON; GET /account
+// with "Authorization: Bearer <token>". Where GitBook's documentation is silent it
 // follows RFC 6749 (errors, single-use codes), RFC 7636 (PKCE with S256),
 // RFC 6750 (bearer token errors) and RFC 7009 (POST /oauth/revoke).
 //
@@ -41,6 +41,8 @@ const (
 type Options struct {
 	// Prefix is the path the provider is mounted under, such as "/sandbox".
 	// It must start with "/" and not end with "/", or be empty for the root.
+	// On a parent http.ServeMux, register the provider at Prefix+"/" without
+	// http.StripPrefix, because the provider matches full paths.
 	Prefix string
 
 	// ClientID and ClientSecret are the credentials of the only registered client.
@@ -62,11 +64,12 @@ type Options struct {
 	IssueRefreshToken bool
 
 	// TokenFormat is the default token response format: TokenFormatForm (the
-	// default) or TokenFormatJSON. A request whose Accept header asks for
+	// default) or TokenFormatJSON. A request whose Accept header prefers
 	// application/json always gets JSON.
 	TokenFormat string
 
-	// Now returns the current time for code and token expiry (time.Now if nil).
+	// Now returns the current time for the expiry of consent pages, codes and
+	// tokens (time.Now if nil).
 	Now func() time.Time
 
 	// Account is the profile that GET /account returns for every live token.
@@ -77,12 +80,14 @@ type Options struct {
 	// SetFaults changes them while the provider runs.
 	Faults Faults
 
-	// MaxCodes is the maximum number of outstanding authorization codes, and
-	// separately of pending consent pages (DefaultMaxCodes if zero).
+	// MaxCodes is the maximum number of stored authorization codes, used ones
+	// included, and separately of pending consent pages (DefaultMaxCodes if
+	// zero). When full, the entry that expires first is evicted.
 	MaxCodes int
 
-	// MaxTokens is the maximum number of stored access and refresh tokens
-	// (DefaultMaxTokens if zero).
+	// MaxTokens is the maximum number of stored access and refresh tokens,
+	// revoked ones included (DefaultMaxTokens if zero). When full, tokens that
+	// expired over 10 minutes ago are evicted, or else the oldest token.
 	MaxTokens int
 
 	// Logger receives one line for each rejected request. It never receives
@@ -106,27 +111,29 @@ type Faults struct {
 	// error field, as GitHub does, in place of the 400 and 401 of RFC 6749.
 	ErrorsWithStatusOK bool
 
-	// TokenError, if set, makes the token endpoint answer every request with
-	// HTTP 200 and this error code (GitHub sends "bad_verification_code" for
+	// TokenError, if set, makes the token endpoint respond to every request
+	// with HTTP 200 and this error code (GitHub sends "bad_verification_code" for
 	// an expired code). The request's code is left untouched.
 	TokenError string
 
-	// TokenStatus, if nonzero, makes the token endpoint answer every request
-	// with this status and a plain text body. The request's code is left untouched.
+	// TokenStatus, if nonzero, makes the token endpoint respond to every
+	// request with this status and a plain text body. The request's code is left untouched.
 	TokenStatus int
 
-	// TokenDelay delays every token response, or until the client cancels.
+	// TokenDelay delays every token response by this duration, or until the
+	// client cancels.
 	TokenDelay time.Duration
 
 	// MalformedTokenBody makes successful token responses unparseable in the
-	// negotiated format. The code is still consumed.
+	// negotiated format. The code is still consumed and the tokens are issued.
 	MalformedTokenBody bool
 
-	// AccountStatus, if nonzero, makes GET /account answer with this status
+	// AccountStatus, if nonzero, makes GET /account respond with this status
 	// and a plain text body, whatever the token.
 	AccountStatus int
 
-	// AccountDelay delays every account response, or until the client cancels.
+	// AccountDelay delays every account response by this duration, or until
+	// the client cancels.
 	AccountDelay time.Duration
 }
 
@@ -158,10 +165,11 @@ const (
 	AccountPath   = "/account"
 )
 
-// New returns a provider for opts. It panics if opts is invalid (no client id
-// or secret, no redirect URI, a redirect URI that is not an absolute http or
-// https URL without fragment, a bad prefix or an unknown token format),
-// because that is a mistake in the test or program that builds it.
+// New returns a provider for opts. It panics if opts is invalid, because that
+// is a mistake in the test or program that builds it. The client id, the
+// secret and at least one redirect URI are required. Each redirect URI must
+// be an absolute http or https URL without fragment. The prefix and the token
+// format must be valid as their fields describe.
 func New(opts Options) *Provider {
 	if err := validateOptions(&opts); err != nil {
 		panic("sandbox.New: " + err.Error())

@@ -12,7 +12,7 @@ type Stats struct {
 	// AccountCalls counts requests to GET /account, including rejected ones.
 	AccountCalls int
 
-	// Revocations counts revocation requests answered with 200, including
+	// Revocations counts revocation requests that got status 200, including
 	// those for unknown tokens.
 	Revocations int
 }
@@ -39,7 +39,7 @@ func (p *Provider) SetFaults(faults Faults) {
 }
 
 // countAndFaults updates the counters with count and returns the faults in
-// effect, under one lock so that a request sees a consistent pair.
+// effect. One lock covers both, so a request is counted under the faults it gets.
 func (p *Provider) countAndFaults(count func(*Stats)) Faults {
 	p.mu.Lock()
 	defer p.mu.Unlock()

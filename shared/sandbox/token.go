@@ -26,12 +26,12 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if faults.TokenStatus != 0 {
-		p.log.Info("sandbox: token endpoint answers with a forced status", "status", faults.TokenStatus)
+		p.log.Info("sandbox: token endpoint responds with a forced status", "status", faults.TokenStatus)
 		http.Error(w, "sandbox: forced token endpoint failure", faults.TokenStatus)
 		return
 	}
 	if faults.TokenError != "" {
-		p.log.Info("sandbox: token endpoint answers with a forced error", "error", faults.TokenError)
+		p.log.Info("sandbox: token endpoint responds with a forced error", "error", faults.TokenError)
 		fields := map[string]any{"error": faults.TokenError, "error_description": "forced by the sandbox"}
 		writeOAuthResponse(w, p.wantsJSON(r), http.StatusOK, fields)
 		return

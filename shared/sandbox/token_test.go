@@ -1,12 +1,9 @@
 package sandbox_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -461,41 +458,6 @@ func TestTokenMalformedBody(t *testing.T) {
 				t.Errorf("body %q parses", resp.body)
 			}
 		})
-	}
-}
-
-func TestTokenDelayEndsWhenClientCancels(t *testing.T) {
-	provider := sandbox.New(sandbox.Options{
-		ClientID:     testClientID,
-		ClientSecret: testClientSecret,
-		RedirectURIs: []string{testRedirectURI},
-		Faults:       sandbox.Faults{TokenDelay: time.Hour},
-	})
-	handlerDone := make(chan struct{})
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer close(handlerDone)
-		provider.ServeHTTP(w, r)
-	}))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, provider.Endpoints(server.URL).TokenURL,
-		strings.NewReader(tokenForm("any", nil).Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-
-	_, err = server.Client().Do(req)
-
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("error = %v, want the client's deadline", err)
-	}
-	select {
-	case <-handlerDone:
-		server.Close()
-	case <-time.After(10 * time.Second):
-		// Closing the server would wait for the handler, so it is left running.
-		t.Fatal("the token handler still waits 10 s after the client canceled")
 	}
 }
 

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 
@@ -117,5 +118,30 @@ func TestServesAtRootWithoutPrefix(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("status = %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestMountsOnParentMux(t *testing.T) {
+	provider := sandbox.New(sandbox.Options{
+		Prefix:       "/sandbox",
+		ClientID:     testClientID,
+		ClientSecret: testClientSecret,
+		RedirectURIs: []string{testRedirectURI},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/sandbox/", provider)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "parent", http.StatusTeapot) })
+	server := httptest.NewServer(mux)
+	defer server.Close()
+	f := &fixture{provider: provider, server: server, endpoints: provider.Endpoints(server.URL), client: server.Client()}
+
+	page := f.get(t, f.authorizeURL(nil), nil)
+	other := f.get(t, server.URL+"/other", nil)
+
+	if page.StatusCode != http.StatusOK {
+		t.Errorf("authorize status = %d, want 200", page.StatusCode)
+	}
+	if other.StatusCode != http.StatusTeapot {
+		t.Errorf("status outside the prefix = %d, want the parent's 418", other.StatusCode)
 	}
 }
