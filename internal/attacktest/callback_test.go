@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/gitbook-login/lambda-oauth/shared/sandbox"
 	"github.com/gitbook-login/lambda-oauth/shared/store"
 )
@@ -387,5 +389,56 @@ func TestCallbackConcurrentReplay(t *testing.T) {
 	}
 	if got := e.app.Table.Count(t)["session"]; got != 1 {
 		t.Errorf("%d sessions stored, want 1", got)
+	}
+}
+
+// TestCallbackEventShapes calls the handler with payload 2.0 events whose
+// fields disagree, as API Gateway can send them: queryStringParameters
+// joins a repeated state with a comma, and only rawQueryString counts.
+func TestCallbackEventShapes(t *testing.T) {
+	e := start(t, nil)
+	p := e.startLogin(t, "")
+	path := e.approve(t, p)
+	_, rawQuery, _ := strings.Cut(path, "?")
+	attackerState := randomState()
+
+	ev := events.APIGatewayV2HTTPRequest{
+		Version:               "2.0",
+		RouteKey:              "GET /callback",
+		RawPath:               "/callback",
+		RawQueryString:        rawQuery + "&state=" + attackerState,
+		QueryStringParameters: map[string]string{"code": codeOf(t, path), "state": p.state},
+		Cookies:               []string{p.stateCookie, "theme=dark"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: "event-shape",
+			HTTP:      events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodGet, Path: "/callback"},
+		},
+	}
+	before := e.totals()
+
+	resp, err := e.app.Server.Handler.Callback(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("Callback: %v", err)
+	}
+
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400 for a state that appears twice in rawQueryString", resp.StatusCode)
+	}
+	if got := e.totals().since(before); got != none {
+		t.Errorf("side effects %+v, want none", got)
+	}
+
+	// The same login with a consistent event still works: the state was
+	// not consumed, and the cookie is found in the cookies array.
+	ev.RawQueryString = rawQuery
+	resp, err = e.app.Server.Handler.Callback(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("Callback: %v", err)
+	}
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("consistent event: status %d, want 303; body: %.200s", resp.StatusCode, resp.Body)
+	}
+	if n := len(resp.Cookies); n != 2 {
+		t.Errorf("consistent event sets %d cookies, want 2 entries of the cookies array (session, deleted state)", n)
 	}
 }

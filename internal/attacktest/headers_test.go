@@ -1,7 +1,6 @@
 package attacktest
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 
@@ -78,7 +77,7 @@ func assertNotReflected(t *testing.T, resp *flowtest.Response, markers ...string
 	}
 }
 
-// assertNoSetCookie fails if the response sets any cookie with a value.
+// assertNoNewCookie fails if the response sets any cookie with a value.
 func assertNoNewCookie(t *testing.T, resp *flowtest.Response) {
 	t.Helper()
 
@@ -87,17 +86,4 @@ func assertNoNewCookie(t *testing.T, resp *flowtest.Response) {
 			t.Errorf("response sets cookie %s with a value", c.Name)
 		}
 	}
-}
-
-func assertStatusOnly(t *testing.T, resp *flowtest.Response, want int) {
-	t.Helper()
-
-	if resp.Status != want {
-		t.Fatalf("status %d, want %d; body: %.300s", resp.Status, want, resp.Body)
-	}
-}
-
-// isRedirect reports whether status sends the browser on.
-func isRedirect(status int) bool {
-	return status == http.StatusFound || status == http.StatusSeeOther
 }
