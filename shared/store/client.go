@@ -32,6 +32,8 @@ const (
 // Loading the configuration makes no network call: credentials are fetched
 // on the first request, and the region is never looked up from instance
 // metadata because no option here requests it.
+//
+// Both constructors bound each call's retries and time (see CallBudget).
 func NewClient(ctx context.Context, endpoint, region string, opts ...func(*config.LoadOptions) error) (*dynamodb.Client, error) {
 	if region != "" {
 		opts = append([]func(*config.LoadOptions) error{config.WithRegion(region)}, opts...)
@@ -50,7 +52,7 @@ func NewClient(ctx context.Context, endpoint, region string, opts ...func(*confi
 		cfg.BaseEndpoint = aws.String(endpoint)
 	}
 
-	return dynamodb.NewFromConfig(cfg), nil
+	return dynamodb.NewFromConfig(cfg, withCallLimits), nil
 }
 
 // NewLocalClient builds a client for a local stand-in at endpoint, signed
@@ -67,7 +69,7 @@ func NewLocalClient(endpoint string) (*dynamodb.Client, error) {
 		BaseEndpoint: aws.String(endpoint),
 	}
 
-	return dynamodb.NewFromConfig(cfg), nil
+	return dynamodb.NewFromConfig(cfg, withCallLimits), nil
 }
 
 // NewClientFromEnv picks the client for the DYNAMODB_ENDPOINT value passed
