@@ -18,11 +18,24 @@ type result struct {
 	attrs   []slog.Attr
 }
 
+// responseMargin is kept free before the invocation's deadline, which
+// Lambda sets from the function timeout. Backend calls stop that much
+// earlier, so a route whose calls run out of time still returns its error
+// response before Lambda ends the invocation, which API Gateway would
+// turn into a bare 503.
+const responseMargin = 500 * time.Millisecond
+
 // serve runs one route and writes the one log line of the request. Every
 // response leaves through here, so the headers every answer needs are set
 // once.
 func (h *Handler) serve(ctx context.Context, route string, req events.APIGatewayV2HTTPRequest, fn func(context.Context, *request) result) events.APIGatewayV2HTTPResponse {
 	start := time.Now()
+
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-responseMargin))
+		defer cancel()
+	}
 
 	var res result
 	r, problem := parseRequest(req)
@@ -49,6 +62,9 @@ func (h *Handler) serve(ctx context.Context, route string, req events.APIGateway
 		attrs = append(attrs, slog.String("error", res.detail))
 	}
 	attrs = append(attrs, res.attrs...)
+	if route == "callback" {
+		attrs = append(attrs, loginMetricAttrs(res.outcome, time.Now())...)
+	}
 	h.log.LogAttrs(ctx, level, "request", attrs...)
 
 	return res.resp
