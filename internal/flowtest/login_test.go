@@ -157,6 +157,8 @@ func TestLoginTokenResponseFormats(t *testing.T) {
 		{"JSON as text/plain with charset", flowtest.TokenRewrite{ContentType: "text/plain; charset=UTF-8", JSON: true}},
 		{"token type in upper case", flowtest.TokenRewrite{ContentType: "application/json", JSON: true, TokenType: "BEARER"}},
 		{"token type in mixed case", flowtest.TokenRewrite{ContentType: "application/x-www-form-urlencoded", TokenType: "BeArEr"}},
+		{"form as text/plain", flowtest.TokenRewrite{ContentType: "text/plain; charset=utf-8"}},
+		{"media type in mixed case", flowtest.TokenRewrite{ContentType: "Application/JSON; Charset=UTF-8", JSON: true}},
 	}
 
 	eachBackend(t, func(t *testing.T, backend flowtest.Backend) {

@@ -201,3 +201,29 @@ func TestCrossSiteHandoffOtherSite(t *testing.T) {
 		redeem(t, app, flowtest.SiteOrigin, code).AssertStatus(t, http.StatusBadRequest)
 	})
 }
+
+// A GitBook outage must not log anyone out: /account fails with 502 and
+// the session works again once GitBook is back.
+func TestAccountProviderOutageKeepsSession(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, backend flowtest.Backend) {
+		app := flowtest.Start(t, flowtest.Options{Backend: backend, TLS: true})
+		browser := app.NewBrowser()
+		browser.Login(t, flowtest.SiteOrigin+"/")
+
+		for _, status := range []int{http.StatusInternalServerError, http.StatusServiceUnavailable} {
+			app.Provider.Sandbox.SetFaults(sandbox.Faults{AccountStatus: status})
+			resp := browser.Do(t, http.MethodGet, "/account", sameSiteHeaders(), nil)
+			if resp.Status != http.StatusBadGateway {
+				t.Errorf("account while GitBook answers %d: status %d, want 502", status, resp.Status)
+			}
+			if cookies := resp.Header.Values("Set-Cookie"); len(cookies) != 0 {
+				t.Errorf("account while GitBook answers %d sets cookies %q, want none", status, cookies)
+			}
+		}
+		app.Table.AssertCount(t, flowtest.KindSession, 1)
+
+		app.Provider.Sandbox.SetFaults(sandbox.Faults{})
+		browser.Do(t, http.MethodGet, "/account", sameSiteHeaders(), nil).AssertStatus(t, http.StatusOK)
+	})
+}
