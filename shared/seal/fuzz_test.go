@@ -29,9 +29,9 @@ const (
 )
 
 // FuzzLocalOpen opens fuzzed values with the local sealer. It must never
-// panic, must wrap ErrOpen in every failure, and must open nothing but the
-// value sealed for this test, with its own associated data: a value with any
-// byte changed, cut or added, or moved to another record, must fail.
+// panic and must wrap ErrOpen in every failure. It must open only the value
+// sealed for this test, with its own associated data, so a value with any
+// byte changed, cut or added, or moved to another record, fails.
 func FuzzLocalOpen(f *testing.F) {
 	local, err := seal.NewLocal(fuzzKey)
 	if err != nil {
