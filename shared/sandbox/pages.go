@@ -58,11 +58,15 @@ type consentPage struct {
 }
 
 // renderConsent writes the consent page. Its Content-Security-Policy allows
-// form submission to the redirect URI's origin because Chromium applies
-// form-action to the redirect that follows the submission.
+// form submission to the redirect URI's origin and to Options.OnwardOrigins
+// because Chromium applies form-action to every redirect that follows the
+// submission.
 func (p *Provider) renderConsent(w http.ResponseWriter, page consentPage) {
 	target, _ := url.Parse(page.Request.RedirectURI) // validated by New
 	formAction := "'self' " + target.Scheme + "://" + target.Host
+	for _, o := range p.opts.OnwardOrigins {
+		formAction += " " + o
+	}
 
 	var body bytes.Buffer
 	if err := consentTemplate.Execute(&body, page); err != nil {

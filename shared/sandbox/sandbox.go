@@ -53,6 +53,13 @@ type Options struct {
 	// must carry one of them exactly, byte for byte.
 	RedirectURIs []string
 
+	// OnwardOrigins are origins, as scheme://host[:port], that the browser
+	// may be redirected to after the redirect URI, such as the site that a
+	// login API sends the visitor back to. Chromium applies the consent
+	// page's form-action to every redirect that follows the form submission,
+	// so without them that last redirect is blocked.
+	OnwardOrigins []string
+
 	// CodeTTL is the lifetime of an authorization code (DefaultCodeTTL if zero).
 	CodeTTL time.Duration
 
@@ -236,6 +243,11 @@ func validateOptions(opts *Options) error {
 	for _, uri := range opts.RedirectURIs {
 		if err := validateRedirectURI(uri); err != nil {
 			return err
+		}
+	}
+	for _, o := range opts.OnwardOrigins {
+		if err := validateRedirectURI(o); err != nil {
+			return fmt.Errorf("invalid OnwardOrigins entry: %w", err)
 		}
 	}
 
