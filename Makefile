@@ -87,9 +87,14 @@ lint-template: ## Lint template.yaml with cfn-lint
 
 ##@ Develop
 
+# RUNTIME=emulator serves each route through its function built for the
+# host (build-host), under the Lambda runtime interface emulator, in place
+# of the handlers in the cmd/dev process. No Docker is needed.
+RUNTIME ?= inprocess
+
 .PHONY: dev
-dev: ## Run the functions and a sandbox provider locally (cmd/dev)
-	$(GO) run ./cmd/dev
+dev: $(if $(filter emulator,$(RUNTIME)),build-host) ## Run the functions and a sandbox provider locally (cmd/dev); RUNTIME=emulator runs the built binaries
+	DEV_RUNTIME=$(RUNTIME) $(GO) run ./cmd/dev
 
 .PHONY: test
 test: ## Run the test suite (scripts/test.sh)

@@ -36,7 +36,12 @@ func run() error {
 	baseURL := "http://localhost:" + port
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 
-	srv, err := devserver.New(ctx, devserver.Options{BaseURL: baseURL, Getenv: os.Getenv, Logger: logger})
+	emulator, err := emulatorOptions(ctx)
+	if err != nil {
+		return err
+	}
+
+	srv, err := devserver.New(ctx, devserver.Options{BaseURL: baseURL, Getenv: os.Getenv, Logger: logger, Emulator: emulator})
 	if err != nil {
 		return err
 	}
@@ -47,7 +52,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen on 127.0.0.1:%s: %w (set PORT to use another port)", port, err)
 	}
-	printBanner(srv, baseURL)
+	printBanner(srv, baseURL, runtimeDescription(emulator))
 
 	httpServer := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -62,7 +67,7 @@ func run() error {
 	return nil
 }
 
-func printBanner(srv *devserver.Server, baseURL string) {
+func printBanner(srv *devserver.Server, baseURL, runtime string) {
 	storage := "embedded DynamoDB-compatible store (in memory, lost at exit)"
 	if !srv.Embedded {
 		storage = "DynamoDB at " + srv.Config.DynamoDBEndpoint + ", table " + srv.Config.TableName
@@ -75,8 +80,9 @@ func printBanner(srv *devserver.Server, baseURL string) {
   storage:  %s
   provider: %s
   mode:     %s
+  runtime:  %s
   routes:   GET /authorize, GET /callback, GET /account, POST /logout, POST /session
 
 Open %s/ and click "Log in with GitBook". Stop with Ctrl+C.
-`, storage, provider, srv.Config.SessionMode, baseURL)
+`, storage, provider, srv.Config.SessionMode, runtime, baseURL)
 }

@@ -49,6 +49,9 @@ type Options struct {
 	Logger *slog.Logger
 	// SandboxOptions adjusts the sandbox provider (tests set faults).
 	SandboxOptions func(*sandbox.Options)
+	// Emulator, if set, serves the routes through the built functions under
+	// the Lambda runtime interface emulator instead of in this process.
+	Emulator *EmulatorOptions
 }
 
 // New builds the local runner. Values the environment does not set get
@@ -71,12 +74,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.Embedded = true
 	}
 
-	cfg, err := config.Load(func(name string) string {
+	getenv := func(name string) string {
 		if v := opts.Getenv(name); v != "" {
 			return v
 		}
 		return env[name]
-	})
+	}
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -109,8 +113,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.mux.Handle(SandboxPrefix+"/", s.Sandbox)
 	}
 
-	for _, route := range h.Routes() {
-		s.mux.Handle(route.Method+" "+route.Path, lambdaRoute(route))
+	if err := s.mountRoutes(h.Routes(), opts, getenv); err != nil {
+		s.Close()
+		return nil, err
 	}
 	s.mux.Handle("/", web.Handler())
 	return s, nil
