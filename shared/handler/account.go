@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -51,6 +52,9 @@ func (h *Handler) account(ctx context.Context, r *request) result {
 		}
 		res := h.unauthorized("session_revoked", "GitBook no longer accepts this login. Log in again.")
 		return cors(res)
+	}
+	if status >= 500 {
+		return cors(result{resp: jsonError(http.StatusBadGateway, "provider_unavailable", "GitBook failed to answer. Try again in a moment."), outcome: "provider_unavailable", detail: fmt.Sprintf("account endpoint answered HTTP %d", status)})
 	}
 	if !json.Valid(body) {
 		return cors(result{resp: jsonError(http.StatusBadGateway, "provider_invalid_response", "GitBook sent an answer that is not JSON. Try again later."), outcome: "provider_invalid_response"})

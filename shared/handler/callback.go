@@ -66,7 +66,9 @@ func (h *Handler) callback(ctx context.Context, r *request) result {
 	// consume the state: of two concurrent callbacks, exactly one gets it
 	rec, err := h.store.ConsumeState(ctx, store.Key(state), h.now())
 	if errors.Is(err, store.ErrNotFound) {
-		return h.stateAlreadyUsed(ctx, r)
+		res := h.stateAlreadyUsed(ctx, r)
+		res.resp.Cookies = append(res.resp.Cookies, h.cookie(stateCookieName, "", 0))
+		return res
 	}
 	if err != nil {
 		return h.callbackFailure(http.StatusServiceUnavailable, "store_failed", err, "The login service could not read the login request. Start the login again in a moment.")
