@@ -11,11 +11,11 @@ import (
 	"github.com/gitbook-login/lambda-oauth/internal/rie"
 )
 
-// emulatorOptions reads DEV_RUNTIME. "emulator" serves the routes through
-// the functions that `make build-host` built, each under aws-lambda-rie,
-// which it builds into build/tools first; empty or "inprocess" serves them
-// in this process. It expects the module root as working directory, as
-// `make dev` runs it.
+// emulatorOptions reads DEV_RUNTIME. With "emulator" the routes go to the
+// functions that `make build-host` built, each under aws-lambda-rie, which
+// it first builds into build/tools. Empty or "inprocess" keeps them in this
+// process. It expects the module root as working directory, as `make dev`
+// runs it.
 func emulatorOptions(ctx context.Context) (*devserver.EmulatorOptions, error) {
 	switch mode := os.Getenv("DEV_RUNTIME"); mode {
 	case "", "inprocess":

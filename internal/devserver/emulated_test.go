@@ -114,8 +114,8 @@ func TestEmulatedRuntimeLogsIn(t *testing.T) {
 		t.Fatalf("account: status %d, want 200", account.StatusCode)
 	}
 
-	// the answers came from the built functions: their request lines are
-	// in the emulators' output, not in this process's logger
+	// the built functions served the requests, because their request lines
+	// are in the emulators' output and not in this process's logger
 	output := opts.Output.(*logCapture).String()
 	for _, route := range []string{"authorize", "callback", "account"} {
 		if !strings.Contains(output, `"route":"`+route+`"`) {
