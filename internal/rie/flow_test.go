@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/gitbook-login/lambda-oauth/internal/templatecheck"
 	"github.com/gitbook-login/lambda-oauth/shared/handler"
 	"github.com/gitbook-login/lambda-oauth/shared/sandbox"
 	"github.com/gitbook-login/lambda-oauth/shared/store"
@@ -222,9 +224,11 @@ func runSameSite(t *testing.T, l *loginSetup) {
 		t.Fatalf("callback set no %s cookie of 43 characters (got %d)", sessionCookie, len(sessionID))
 	}
 	l.secrets = append(l.secrets, sessionID)
-	if n := len(l.sessionItems(t)); n != 1 {
-		t.Fatalf("table holds %d sessions after one login, want 1", n)
+	sessions := l.sessionItems(t)
+	if len(sessions) != 1 {
+		t.Fatalf("table holds %d sessions after one login, want 1", len(sessions))
 	}
+	checkTTLAttribute(t, sessions[0])
 
 	// the back button replays the callback: the visitor is logged in already
 	replay := b.get(t, callback.Request.URL.String(), nil)
@@ -382,6 +386,29 @@ func backdateSessions(t *testing.T, l *loginSetup, age time.Duration) {
 		})
 		if err != nil {
 			t.Fatalf("backdate session: %v", err)
+		}
+	}
+}
+
+// checkTTLAttribute checks that the built function wrote the attribute that
+// the template's table expires items by, in unix seconds, within the
+// session's lifetime.
+func checkTTLAttribute(t *testing.T, item map[string]types.AttributeValue) {
+	t.Helper()
+
+	tpl, err := templatecheck.Load(filepath.Join(root, "template.yaml"), goldenParams)
+	if err != nil {
+		t.Fatalf("load template.yaml: %v", err)
+	}
+	for _, table := range tpl.Tables {
+		value, ok := item[table.TTLAttribute]
+		if !ok {
+			t.Errorf("session item has no attribute %q, the TTL attribute of table %s", table.TTLAttribute, table.LogicalID)
+			continue
+		}
+		expires := time.Unix(attributeNumber(t, value), 0)
+		if now := time.Now(); expires.Before(now) || expires.After(now.Add(91*24*time.Hour)) {
+			t.Errorf("session TTL %s is not unix seconds within the session's lifetime", expires)
 		}
 	}
 }
