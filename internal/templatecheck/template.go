@@ -28,7 +28,7 @@ import (
 	"github.com/awslabs/goformation/v7/intrinsics"
 )
 
-// Template holds what the code depends on in a SAM template, with Globals
+// Template contains what the code depends on in a SAM template, with Globals
 // merged and intrinsic functions resolved for one set of parameter values.
 type Template struct {
 	Parameters map[string]cloudformation.Parameter // as declared, defaults not overridden

@@ -2,8 +2,8 @@ package handler
 
 // AWSActions lists, for each function (the Name of its routes), every AWS
 // API action its code can call, as IAM action names. The store, the sealer
-// and the secret source make the calls; the list is kept here, next to
-// Routes, because which calls happen depends on the route's logic.
+// and the secret source make the calls. The list is kept here, next to
+// Routes, because the route's logic decides which calls happen.
 //
 // template.yaml must grant each function exactly these actions: the template
 // check compares its policies with this table, and the emulator tests record
@@ -12,10 +12,10 @@ var AWSActions = map[string][]string{
 	// PutItem stores the login state.
 	"authorize": {"dynamodb:PutItem"},
 
-	// DeleteItem consumes the state (and removes an expired one or a session
-	// whose handoff could not be stored), GetItem finds the session of a
-	// reused state, PutItem stores the session and handoff, GenerateDataKey
-	// seals the token, GetSecretValue reads the client secret.
+	// DeleteItem consumes the state. It also removes an expired state, and a
+	// session whose handoff could not be stored. GetItem finds the session
+	// of a reused state. PutItem stores the session and the handoff.
+	// GenerateDataKey seals the token. GetSecretValue reads the client secret.
 	"callback": {
 		"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
 		"kms:GenerateDataKey", "secretsmanager:GetSecretValue",
