@@ -65,20 +65,17 @@ func (h *Handler) callback(ctx context.Context, r *request) result {
 
 	// consume the state: of two concurrent callbacks, exactly one gets it
 	rec, err := h.store.ConsumeState(ctx, store.Key(state), h.now())
-	if errors.Is(err, store.ErrNotFound) {
+
+	// The store's conditional delete rejects expired states already; the
+	// second check keeps the expiry in the handler too, because DynamoDB
+	// TTL deletes late and a store bug must not revive an old state.
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.now().Before(rec.ExpiresAt)) {
 		res := h.stateAlreadyUsed(ctx, r)
 		res.resp.Cookies = append(res.resp.Cookies, h.cookie(stateCookieName, "", 0))
 		return res
 	}
 	if err != nil {
 		return h.callbackFailure(http.StatusServiceUnavailable, "store_failed", err, "The login service could not read the login request. Start the login again in a moment.")
-	}
-
-	// The store's conditional delete rejects expired states already; this
-	// check keeps the expiry in the handler too, because DynamoDB TTL
-	// deletes late and a store bug must not revive an old state.
-	if !h.now().Before(rec.ExpiresAt) {
-		return h.stateAlreadyUsed(ctx, r)
 	}
 	clearState := h.cookie(stateCookieName, "", 0)
 
