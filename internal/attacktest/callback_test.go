@@ -200,6 +200,9 @@ func TestCallbackAttacks(t *testing.T) {
 			},
 			want: expectation{route: "callback", status: 400, outcome: "state_used_or_expired",
 				effects: effects{dynamoCalls: unchecked, dynamoWrites: unchecked}},
+			after: func(t *testing.T, e *env, x *exchange) {
+				assertDeletesCookie(t, x, stateCookieName(stateOf(t, x.req.target)))
+			},
 		},
 		{
 			name: "visitor denies, with markup and a forged log line in error_description",
@@ -263,6 +266,29 @@ func TestCallbackAttacks(t *testing.T) {
 			},
 		},
 	})
+}
+
+// stateOf returns the state of a callback path.
+func stateOf(t *testing.T, target string) string {
+	t.Helper()
+
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatalf("callback path %q does not parse: %v", target, err)
+	}
+	return u.Query().Get("state")
+}
+
+// assertDeletesCookie fails unless the response expires the named cookie.
+func assertDeletesCookie(t *testing.T, x *exchange, name string) {
+	t.Helper()
+
+	for _, c := range x.resp.Cookies() {
+		if c.Name == name && c.Value == "" && c.MaxAge < 0 {
+			return
+		}
+	}
+	t.Errorf("response does not delete cookie %s: %q", name, x.resp.Header.Values("Set-Cookie"))
 }
 
 // mustLogin finishes a login with its callback path and returns the session.
