@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -75,8 +76,35 @@ func (h *Handler) authorize(ctx context.Context, r *request) result {
 
 	// bind the state to this browser and send the visitor to the provider
 	resp := redirect(http.StatusFound, h.provider.AuthCodeURL(state, challenge))
-	resp.Cookies = []string{h.cookie(h.stateCookieName(state), state, h.cfg.StateTTL)}
+	resp.Cookies = append(h.expireStaleStates(r), h.cookie(h.stateCookieName(state), state, h.cfg.StateTTL))
 	return result{resp: resp, outcome: "redirected"}
+}
+
+// maxPendingStates bounds the state cookies one browser keeps. Each login
+// attempt adds one for STATE_TTL; without a bound, a page that forces many
+// navigations to /authorize could grow the Cookie header past the limit and
+// lock the visitor out of every route (431) until the cookies expire.
+const maxPendingStates = 4
+
+// expireStaleStates deletes every pending state cookie once there are
+// maxPendingStates of them: the browser does not send their ages, so the
+// oldest cannot be told apart. Those logins must be started again.
+func (h *Handler) expireStaleStates(r *request) []string {
+	prefix := h.stateCookiePrefix()
+	var names []string
+	for _, c := range r.cookies {
+		if strings.HasPrefix(c.Name, prefix) {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) < maxPendingStates {
+		return nil
+	}
+	expired := make([]string, 0, len(names))
+	for _, name := range names {
+		expired = append(expired, h.cookie(name, "", 0))
+	}
+	return expired
 }
 
 // loginResult appends the outcome marker to the return URL's fragment, which

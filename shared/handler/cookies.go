@@ -27,11 +27,15 @@ func (h *Handler) sessionCookieName() string {
 // logins started in two tabs each keep their own cookie instead of the
 // second overwriting the first.
 func (h *Handler) stateCookieName(state string) string {
-	name := stateCookieBase + store.Key(state)[:12]
+	return h.stateCookiePrefix() + store.Key(state)[:12]
+}
+
+// stateCookiePrefix is the part every state cookie name starts with.
+func (h *Handler) stateCookiePrefix() string {
 	if h.cfg.CookieSecure {
-		return hostPrefix + name
+		return hostPrefix + stateCookieBase
 	}
-	return name
+	return stateCookieBase
 }
 
 // cookie builds a Set-Cookie value. SameSite=Lax is required: the callback is
