@@ -32,8 +32,8 @@ go vet ./...
 step "template lint (cfn-lint)"
 cfn-lint template.yaml
 
-step "build the functions for the host architecture"
-make --no-print-directory build-host
+step "build the functions: arm64 (deployed) and the host architecture (emulator tests)"
+make --no-print-directory build
 
 step "go test"
 go test -count=1 -timeout 30m ./...
