@@ -1,6 +1,8 @@
 // Command dev runs the whole product locally on http://localhost:3000: the
-// four routes through the Lambda handler code, an embedded DynamoDB-compatible
-// store, the sandbox GitBook provider and the example site. `make dev` runs it.
+// routes through the Lambda handler code, an embedded DynamoDB-compatible
+// store, the sandbox GitBook provider and the example site. The example site
+// is also served alone on http://127.0.0.1:3001 (DEV_SITE_PORT), a second
+// origin for the cross-site session mode. `make dev` runs it.
 package main
 
 import (
@@ -12,10 +14,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/gitbook-login/lambda-oauth/internal/devserver"
+	"github.com/gitbook-login/lambda-oauth/shared/config"
+	"github.com/gitbook-login/lambda-oauth/shared/origin"
 )
 
 func main() {
@@ -34,6 +39,14 @@ func run() error {
 		port = "3000"
 	}
 	baseURL := "http://localhost:" + port
+
+	// The second origin is cross-site to the first (127.0.0.1 is not
+	// localhost), as a static host and an API domain are in cross-site mode.
+	sitePort := os.Getenv("DEV_SITE_PORT")
+	if sitePort == "" {
+		sitePort = "3001"
+	}
+	siteURL := "http://127.0.0.1:" + sitePort
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 
 	emulator, err := emulatorOptions(ctx)
@@ -41,7 +54,7 @@ func run() error {
 		return err
 	}
 
-	srv, err := devserver.New(ctx, devserver.Options{BaseURL: baseURL, Getenv: os.Getenv, Logger: logger, Emulator: emulator})
+	srv, err := devserver.New(ctx, devserver.Options{BaseURL: baseURL, SiteURL: siteURL, Getenv: os.Getenv, Logger: logger, Emulator: emulator})
 	if err != nil {
 		return err
 	}
@@ -52,19 +65,47 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen on 127.0.0.1:%s: %w (set PORT to use another port)", port, err)
 	}
+	siteListener, err := net.Listen("tcp", "127.0.0.1:"+sitePort)
+	if err != nil {
+		listener.Close()
+		return fmt.Errorf("listen on 127.0.0.1:%s for the example site: %w (set DEV_SITE_PORT to use another port)", sitePort, err)
+	}
 	printBanner(srv, baseURL, runtimeDescription(emulator))
+	printSiteBanner(srv, baseURL, siteURL)
+
+	siteServer := &http.Server{Handler: srv.Site, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := siteServer.Serve(siteListener); !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("example site server stopped", "error", err.Error())
+		}
+	}()
 
 	httpServer := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		_ = siteServer.Shutdown(shutdown)
 		_ = httpServer.Shutdown(shutdown)
 	}()
 	if err := httpServer.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// printSiteBanner prints which example page to open in which mode. Same-site
+// mode needs the page on the API's site, so the second origin, which is
+// cross-site, works only in cross-site mode.
+func printSiteBanner(srv *devserver.Server, baseURL, siteURL string) {
+	if srv.Config.SessionMode == config.ModeCrossSite {
+		fmt.Fprintf(os.Stderr, "The example site on a second origin, %s/, logs in across sites.\n", siteURL)
+	} else {
+		fmt.Fprintf(os.Stderr, "For the cross-site example on %s/, restart with SESSION_MODE=cross-site.\n", siteURL)
+	}
+	if !slices.Contains(srv.Config.AllowedOrigins, origin.Origin(siteURL)) {
+		fmt.Fprintf(os.Stderr, "ALLOWED_ORIGINS is set and lacks %s: add it to use the second origin.\n", siteURL)
+	}
 }
 
 func printBanner(srv *devserver.Server, baseURL, runtime string) {

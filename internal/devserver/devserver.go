@@ -22,6 +22,7 @@ import (
 	"github.com/gitbook-login/lambda-oauth/shared/app"
 	"github.com/gitbook-login/lambda-oauth/shared/config"
 	"github.com/gitbook-login/lambda-oauth/shared/handler"
+	"github.com/gitbook-login/lambda-oauth/shared/origin"
 	"github.com/gitbook-login/lambda-oauth/shared/sandbox"
 	"github.com/gitbook-login/lambda-oauth/web"
 )
@@ -35,6 +36,9 @@ type Server struct {
 	Handler  *handler.Handler
 	Sandbox  *sandbox.Provider // nil when a real provider is configured
 	Embedded bool              // true when the embedded store is used
+	// Site serves the example pages, and no API route, for Options.SiteURL;
+	// nil without one.
+	Site http.Handler
 
 	mux     *http.ServeMux
 	closers []func()
@@ -52,6 +56,10 @@ type Options struct {
 	// Emulator, if set, serves the routes through the built functions under
 	// the Lambda runtime interface emulator instead of in this process.
 	Emulator *EmulatorOptions
+	// SiteURL is the public URL of a second origin, such as
+	// http://127.0.0.1:3001, that serves the example pages against this
+	// server's API; it joins the default ALLOWED_ORIGINS. Empty means none.
+	SiteURL string
 }
 
 // New builds the local runner. Values the environment does not set get
@@ -59,6 +67,9 @@ type Options struct {
 func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{mux: http.NewServeMux()}
 	env := defaults(opts.BaseURL, opts.Getenv)
+	if opts.SiteURL != "" {
+		env["ALLOWED_ORIGINS"] += "," + opts.SiteURL
+	}
 
 	useSandbox := opts.Getenv("GITBOOK_CLIENT_ID") == ""
 	if useSandbox {
@@ -104,7 +115,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
 			RedirectURIs: []string{cfg.RedirectURI},
-			Logger:       opts.Logger,
+			// the callback sends the visitor on to the site's origin
+			OnwardOrigins: originStrings(cfg.AllowedOrigins),
+			Logger:        opts.Logger,
 		}
 		if opts.SandboxOptions != nil {
 			opts.SandboxOptions(&sbOpts)
@@ -117,8 +130,34 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.mux.Handle("/", web.Handler())
+	if err := s.mountSite(opts, cfg.SessionMode); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// mountSite serves the example pages on this origin, with the API on the
+// same origin, and builds Site for the second origin, if there is one.
+func (s *Server) mountSite(opts Options, mode string) error {
+	local, err := web.Handler(web.SiteConfig{Mode: mode})
+	if err != nil {
+		return err
+	}
+	s.mux.Handle("/", local)
+	if opts.SiteURL == "" {
+		return nil
+	}
+	s.Site, err = web.Handler(web.SiteConfig{API: opts.BaseURL, Mode: mode})
+	return err
+}
+
+func originStrings(list []origin.Origin) []string {
+	out := make([]string, len(list))
+	for i, o := range list {
+		out[i] = string(o)
+	}
+	return out
 }
 
 // ServeHTTP serves every route of the local runner.
