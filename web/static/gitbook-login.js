@@ -96,7 +96,7 @@ export class GitBookLogin {
     const handoff = fragment.get(HANDOFF_PARAM);
 
     // Clear the fragment before any request, so that a reload, a bookmark
-    // or the Back button never sees the single-use code again.
+    // or the Back button never finds the single-use code again.
     fragment.delete(LOGIN_PARAM);
     fragment.delete(HANDOFF_PARAM);
     const rest = fragment.toString();
