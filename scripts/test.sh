@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 # Tests that need a local server fail, rather than skip, when it is missing.
 export REQUIRE_TEST_SERVERS=1
 
+# Screenshots of the browser journeys are kept here as test artefacts.
+export BROWSER_ARTIFACTS="${BROWSER_ARTIFACTS:-$PWD/build/test-artifacts}"
+mkdir -p "$BROWSER_ARTIFACTS"
+
 step() { printf '\n== %s\n' "$*"; }
 
 step "checking tools"
