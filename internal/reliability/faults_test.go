@@ -267,7 +267,7 @@ func TestAccountFaults(t *testing.T) {
 		{name: "session read 500 on every attempt", rule: get(reliability.ServerError, 0), status: http.StatusServiceUnavailable, outcome: "store_failed"},
 		{name: "session read answer cut in the middle", rule: get(reliability.Malformed, 1), status: http.StatusServiceUnavailable, outcome: "store_failed"},
 		{name: "session read slower than the call budget", rule: get(reliability.Slow, 0), status: http.StatusServiceUnavailable, outcome: "store_failed"},
-		{name: "account endpoint 500", provider: sandbox.Faults{AccountStatus: http.StatusInternalServerError}, status: http.StatusBadGateway, outcome: "provider_invalid_response"},
+		{name: "account endpoint 500", provider: sandbox.Faults{AccountStatus: http.StatusInternalServerError}, status: http.StatusBadGateway, outcome: "provider_unavailable"},
 		{name: "account endpoint slower than UPSTREAM_TIMEOUT", provider: sandbox.Faults{AccountDelay: stall}, status: http.StatusBadGateway, outcome: "provider_unavailable"},
 	}
 
