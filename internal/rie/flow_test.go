@@ -164,8 +164,10 @@ func TestLoginFlowUnderEmulator(t *testing.T) {
 	clientSecret := randomSecret(t)
 	resources := newAWSResources(t, clientSecret)
 	recorded := map[string]map[string]bool{} // function name -> actions
+	ran := 0
 
 	collect := func(l *loginSetup) {
+		ran++
 		for name, rec := range l.stack.recorders {
 			if recorded[name] == nil {
 				recorded[name] = map[string]bool{}
@@ -195,6 +197,9 @@ func TestLoginFlowUnderEmulator(t *testing.T) {
 
 	if t.Failed() {
 		return
+	}
+	if ran < 2 {
+		t.Skip("both runs must complete to compare the AWS calls with handler.AWSActions")
 	}
 
 	// Together the two runs take every path that calls AWS, so each function
