@@ -160,7 +160,7 @@ func (r *reader) readSite(c *Config) {
 
 	c.SessionMode = r.text("SESSION_MODE", ModeSameSite)
 	if c.SessionMode != ModeSameSite && c.SessionMode != ModeCrossSite {
-		r.fail("SESSION_MODE", "must be same-site or cross-site")
+		r.fail("SESSION_MODE", fmt.Sprintf("must be same-site or cross-site, not %q", c.SessionMode))
 	}
 }
 
@@ -168,6 +168,8 @@ func (r *reader) readStorage(c *Config) {
 	c.TableName = r.text("TABLE_NAME", "")
 	if c.TableName == "" {
 		r.fail("TABLE_NAME", "is required: set the name of the DynamoDB table")
+	} else if !validTableName(c.TableName) {
+		r.fail("TABLE_NAME", fmt.Sprintf("must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.', as DynamoDB requires, not %q", c.TableName))
 	}
 	c.DynamoDBEndpoint = r.endpoint("DYNAMODB_ENDPOINT")
 	c.AWSRegion = r.text("AWS_REGION", "")
@@ -254,7 +256,7 @@ func (r *reader) url(name, fallback string, allowLoopbackHTTP bool) string {
 		return ""
 	}
 	if err := origin.CheckEndpoint(v, allowLoopbackHTTP); err != nil {
-		r.fail(name, fmt.Sprintf("is not a valid https URL (%v): %q", err, v))
+		r.fail(name, fmt.Sprintf("is not a valid https URL: %v; got %q", err, v))
 	}
 	return v
 }
@@ -272,4 +274,17 @@ func (r *reader) endpoint(name string) string {
 		r.fail(name, fmt.Sprintf("must be an absolute http or https URL such as http://127.0.0.1:8000, not %q", v))
 	}
 	return v
+}
+
+func validTableName(name string) bool {
+	if len(name) < 3 || len(name) > 255 {
+		return false
+	}
+	for _, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

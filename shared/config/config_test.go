@@ -290,6 +290,8 @@ func TestLoadBadValues(t *testing.T) {
 		{"DEFAULT_RETURN_TO", "https://docs.example.com/#top"},
 		{"SESSION_MODE", "cross"},
 		{"SESSION_MODE", "SameSite"},
+		{"TABLE_NAME", "bad name!"},
+		{"TABLE_NAME", "ab"},
 		{"LOG_LEVEL", "verbose"},
 		{"PKCE", "maybe"},
 		{"ALLOW_INSECURE_LOOPBACK", "yes"},

@@ -42,11 +42,17 @@ func Parse(raw string, allowLoopbackHTTP bool) (Origin, error) {
 		return "", fmt.Errorf("origin %q: want scheme://host[:port] with nothing after it", raw)
 	}
 
-	o := Origin(strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host))
-	if err := checkScheme(strings.ToLower(u.Scheme), u.Hostname(), allowLoopbackHTTP); err != nil {
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if err := checkScheme(scheme, u.Hostname(), allowLoopbackHTTP); err != nil {
 		return "", fmt.Errorf("origin %q: %w", raw, err)
 	}
-	return o, nil
+
+	// Browsers serialise an origin without its scheme's default port, so
+	// "https://docs.example.com:443" would never equal an Origin header.
+	if (scheme == "https" && u.Port() == "443") || (scheme == "http" && u.Port() == "80") {
+		host = strings.TrimSuffix(host, ":"+u.Port())
+	}
+	return Origin(scheme + "://" + host), nil
 }
 
 // ParseList parses a comma-separated list of origins and drops duplicates.
@@ -164,7 +170,7 @@ func checkScheme(scheme, host string, allowLoopbackHTTP bool) error {
 		if allowLoopbackHTTP && IsLoopback(host) {
 			return nil
 		}
-		return errors.New("must use https (plain http is accepted only for loopback hosts with ALLOW_INSECURE_LOOPBACK=true)")
+		return errors.New("must use https; plain http is accepted only for loopback hosts with ALLOW_INSECURE_LOOPBACK=true")
 	default:
 		return fmt.Errorf("scheme %q is not https", scheme)
 	}

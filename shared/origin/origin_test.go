@@ -322,3 +322,23 @@ func originOf(t testing.TB, raw string) origin.Origin {
 	}
 	return origin.Origin(u.Scheme + "://" + u.Host)
 }
+
+func TestParseDropsDefaultPort(t *testing.T) {
+	cases := map[string]origin.Origin{
+		"https://docs.example.com:443":  "https://docs.example.com",
+		"HTTPS://Docs.Example.com:443/": "https://docs.example.com",
+		"https://docs.example.com:8443": "https://docs.example.com:8443",
+		"http://127.0.0.1:80":           "http://127.0.0.1",
+		"http://127.0.0.1:8080":         "http://127.0.0.1:8080",
+	}
+	for raw, want := range cases {
+		got, err := origin.Parse(raw, true)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", raw, err)
+			continue
+		}
+		if got != want {
+			t.Errorf("Parse(%q) = %q, want %q, the form browsers send in Origin", raw, got, want)
+		}
+	}
+}
