@@ -35,7 +35,12 @@ type problem struct {
 	message string
 }
 
-func (p *problem) result() result {
+// result answers with JSON for API routes and with an HTML page for the
+// routes a browser loads as a page (authorize and callback).
+func (p *problem) result(page bool, link string) result {
+	if page {
+		return result{resp: htmlError(p.status, "Login failed", p.message, link), outcome: p.code}
+	}
 	return result{resp: jsonError(p.status, p.code, p.message), outcome: p.code}
 }
 
@@ -48,7 +53,7 @@ func parseRequest(ev events.APIGatewayV2HTTPRequest) (*request, *problem) {
 	}
 	query, err := url.ParseQuery(ev.RawQueryString)
 	if err != nil {
-		return nil, &problem{http.StatusBadRequest, "query_invalid", "The query string is not valid URL encoding."}
+		return nil, &problem{http.StatusBadRequest, "query_invalid", "The query string is not valid URL encoding (a raw semicolon or a malformed %-escape). Start the login again from the site."}
 	}
 	for _, values := range query {
 		for _, v := range values {

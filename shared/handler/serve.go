@@ -40,7 +40,7 @@ func (h *Handler) serve(ctx context.Context, route string, req events.APIGateway
 	var res result
 	r, problem := parseRequest(req)
 	if problem != nil {
-		res = problem.result()
+		res = problem.result(route == "authorize" || route == "callback", h.cfg.DefaultReturnTo)
 	} else {
 		res = fn(ctx, r)
 	}
