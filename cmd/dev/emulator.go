@@ -39,7 +39,7 @@ func emulatorOptions(ctx context.Context) (*devserver.EmulatorOptions, error) {
 // runtimeDescription names where the routes run, for the banner.
 func runtimeDescription(opts *devserver.EmulatorOptions) string {
 	if opts == nil {
-		return "in this process (set DEV_RUNTIME=emulator for the built functions)"
+		return "in this process (run make dev RUNTIME=emulator for the built functions)"
 	}
 	return "built functions in " + opts.BootstrapDir + " under aws-lambda-rie, one emulator each"
 }

@@ -48,6 +48,7 @@ func run() error {
 	}
 	siteURL := "http://127.0.0.1:" + sitePort
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	slog.SetDefault(logger)
 
 	emulator, err := emulatorOptions(ctx)
 	if err != nil {
@@ -102,6 +103,9 @@ func printSiteBanner(srv *devserver.Server, baseURL, siteURL string) {
 		fmt.Fprintf(os.Stderr, "The example site on a second origin, %s/, logs in across sites.\n", siteURL)
 	} else {
 		fmt.Fprintf(os.Stderr, "For the cross-site example on %s/, restart with SESSION_MODE=cross-site.\n", siteURL)
+	}
+	if !slices.Contains(srv.Config.AllowedOrigins, origin.Origin(baseURL)) {
+		fmt.Fprintf(os.Stderr, "ALLOWED_ORIGINS is set and lacks %s: the example page there cannot log in until you add it.\n", baseURL)
 	}
 	if !slices.Contains(srv.Config.AllowedOrigins, origin.Origin(siteURL)) {
 		fmt.Fprintf(os.Stderr, "ALLOWED_ORIGINS is set and lacks %s: add it to use the second origin.\n", siteURL)
