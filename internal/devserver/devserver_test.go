@@ -3,6 +3,7 @@ package devserver_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -204,5 +205,28 @@ func TestRoutesMatchFunctions(t *testing.T) {
 	resp := get(t, client, base+"/account", nil)
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("GET /account without a session: status %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestUnroutedMethodIsNotFound(t *testing.T) {
+	t.Parallel()
+	_, base := serve(t, nil)
+	client := browserClient()
+
+	for _, target := range []string{"PUT /logout", "GET /session", "DELETE /account", "POST /authorize"} {
+		method, path, _ := strings.Cut(target, " ")
+		req, _ := http.NewRequestWithContext(context.Background(), method, base+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404 as API Gateway answers a method with no route", target, resp.StatusCode)
+		}
+		if string(body) != `{"message":"Not Found"}` {
+			t.Errorf("%s: body %q, want API Gateway's Not Found message", target, body)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package devserver
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,6 +41,16 @@ var passedVariables = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AW
 // mountRoutes serves every route, in this process or through the emulated
 // functions.
 func (s *Server) mountRoutes(routes []handler.Route, opts Options, getenv func(string) string) error {
+	// A method the API has no route for gets API Gateway's own answer, not
+	// the example site behind "/".
+	paths := map[string]bool{}
+	for _, route := range routes {
+		if !paths[route.Path] {
+			paths[route.Path] = true
+			s.mux.HandleFunc(route.Path, notFound)
+		}
+	}
+
 	if opts.Emulator == nil {
 		for _, route := range routes {
 			s.mux.Handle(route.Method+" "+route.Path, lambdaRoute(route))
@@ -117,4 +128,11 @@ func emulatedEnv(getenv func(string) string) []string {
 	}
 	slices.Sort(env)
 	return env
+}
+
+// notFound answers as API Gateway does for a method and path with no route.
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte(`{"message":"Not Found"}`))
 }
