@@ -9,6 +9,10 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/gitbook-login/lambda-oauth/shared/config"
 	"github.com/gitbook-login/lambda-oauth/shared/handler"
 	"github.com/gitbook-login/lambda-oauth/shared/provider"
@@ -20,18 +24,20 @@ import (
 // resolve credentials and the client secret on first use, so a cold start
 // pays only for what the first request needs.
 func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*handler.Handler, *store.Store, error) {
-	db, err := store.NewClientFromEnv(ctx, cfg.DynamoDBEndpoint)
+	shared := &awsConfig{region: cfg.AWSRegion}
+
+	db, err := newDynamoDB(ctx, cfg, shared)
 	if err != nil {
 		return nil, nil, err
 	}
 	st := store.New(db, cfg.TableName)
 
-	sealer, err := newSealer(ctx, cfg)
+	sealer, err := newSealer(ctx, cfg, shared)
 	if err != nil {
 		return nil, nil, err
 	}
 
-	secret, err := newSecretFunc(ctx, cfg)
+	secret, err := newSecretFunc(ctx, cfg, shared)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -52,15 +58,54 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*handle
 	return h, st, nil
 }
 
-func newSealer(ctx context.Context, cfg config.Config) (seal.Sealer, error) {
+func newDynamoDB(ctx context.Context, cfg config.Config, shared *awsConfig) (*dynamodb.Client, error) {
+	if store.UsesLocalClient(cfg.DynamoDBEndpoint) {
+		return store.NewLocalClient(cfg.DynamoDBEndpoint)
+	}
+	loaded, err := shared.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.NewClientFromConfig(loaded, cfg.DynamoDBEndpoint)
+}
+
+func newSealer(ctx context.Context, cfg config.Config, shared *awsConfig) (seal.Sealer, error) {
 	if cfg.KMSKeyID == "" {
 		return seal.NewLocal(cfg.TokenEncryptionKey)
 	}
-	client, err := seal.NewKMSClient(ctx, cfg.KMSEndpoint, cfg.AWSRegion)
+	loaded, err := shared.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	client, err := seal.NewKMSClientFromConfig(loaded, cfg.KMSEndpoint)
 	if err != nil {
 		return nil, err
 	}
 	return seal.NewKMS(client, cfg.KMSKeyID, seal.KMSOptions{}), nil
+}
+
+// awsConfig loads the default AWS configuration at most once, because each
+// load reads the environment and shared config files again, and cold start
+// time counts. Loading makes no network call.
+type awsConfig struct {
+	region string
+	loaded *aws.Config
+}
+
+func (a *awsConfig) load(ctx context.Context) (aws.Config, error) {
+	if a.loaded != nil {
+		return *a.loaded, nil
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if a.region != "" {
+		opts = append(opts, awsconfig.WithRegion(a.region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	a.loaded = &cfg
+	return cfg, nil
 }
 
 // Logger returns the JSON logger every function writes its request lines

@@ -11,13 +11,17 @@ import (
 // newSecretFunc returns where the client secret comes from: the plain
 // variable for local runs, or Secrets Manager through a refreshing cache.
 // Nothing is fetched here; the first token exchange fetches the secret.
-func newSecretFunc(ctx context.Context, cfg config.Config) (provider.SecretFunc, error) {
+func newSecretFunc(ctx context.Context, cfg config.Config, shared *awsConfig) (provider.SecretFunc, error) {
 	if cfg.ClientSecretARN == "" {
 		value := cfg.ClientSecret
 		return func(context.Context) (string, error) { return value, nil }, nil
 	}
 
-	client, err := secret.NewSecretsManagerClient(ctx, cfg.SecretsEndpoint, cfg.AWSRegion)
+	loaded, err := shared.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	client, err := secret.NewSecretsManagerClientFromConfig(loaded, cfg.SecretsEndpoint)
 	if err != nil {
 		return nil, err
 	}

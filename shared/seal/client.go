@@ -26,6 +26,12 @@ func NewKMSClient(ctx context.Context, endpoint, region string, optFns ...func(*
 		return nil, fmt.Errorf("seal: load AWS configuration for KMS: %w", err)
 	}
 
+	return NewKMSClientFromConfig(cfg, endpoint, optFns...)
+}
+
+// NewKMSClientFromConfig builds the client from an AWS configuration that is already
+// loaded, so that the functions load it once for all their AWS clients.
+func NewKMSClientFromConfig(cfg aws.Config, endpoint string, optFns ...func(*kms.Options)) (*kms.Client, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("seal: no AWS region for KMS; set AWS_REGION")
 	}

@@ -28,6 +28,12 @@ func NewSecretsManagerClient(ctx context.Context, endpoint, region string,
 		return nil, fmt.Errorf("secret: load AWS configuration for Secrets Manager: %w", err)
 	}
 
+	return NewSecretsManagerClientFromConfig(cfg, endpoint, optFns...)
+}
+
+// NewSecretsManagerClientFromConfig builds the client from an AWS configuration that is already
+// loaded, so that the functions load it once for all their AWS clients.
+func NewSecretsManagerClientFromConfig(cfg aws.Config, endpoint string, optFns ...func(*secretsmanager.Options)) (*secretsmanager.Client, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("secret: no AWS region for Secrets Manager; set AWS_REGION")
 	}

@@ -44,6 +44,13 @@ func NewClient(ctx context.Context, endpoint, region string, opts ...func(*confi
 		return nil, fmt.Errorf("store: load AWS config: %w", err)
 	}
 
+	return NewClientFromConfig(cfg, endpoint)
+}
+
+// NewClientFromConfig builds the production client from an AWS
+// configuration that is already loaded, so that the functions load it once
+// for all their AWS clients. A non-empty endpoint replaces the AWS endpoint.
+func NewClientFromConfig(cfg aws.Config, endpoint string) (*dynamodb.Client, error) {
 	if endpoint != "" {
 		if err := checkEndpoint(endpoint); err != nil {
 			return nil, err
@@ -88,6 +95,13 @@ func NewClientFromEnv(ctx context.Context, endpoint string) (*dynamodb.Client, e
 	}
 
 	return NewLocalClient(endpoint)
+}
+
+// UsesLocalClient reports whether NewClientFromEnv would pick the local
+// client for endpoint: a stand-in endpoint with no AWS credentials in the
+// environment.
+func UsesLocalClient(endpoint string) bool {
+	return endpoint != "" && !credentialsInEnv()
 }
 
 func credentialsInEnv() bool {
