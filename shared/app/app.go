@@ -1,5 +1,5 @@
 // Package app builds the handler from the configuration: the one place that
-// knows which store, sealer and secret source a configuration selects. Every
+// decides which store, sealer and secret source a configuration selects. Every
 // function's main.go and the local runner call it.
 package app
 

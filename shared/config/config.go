@@ -51,7 +51,7 @@ type Config struct {
 	SessionMode     string
 
 	// CookieSecure follows REDIRECT_URI's scheme: https gives Secure cookies
-	// with the __Host- prefix. Lambda sees no TLS on the request, so this
+	// with the __Host- prefix. A Lambda function gets no TLS details with the request, so this
 	// comes from configuration, never from the request.
 	CookieSecure bool
 

@@ -42,7 +42,7 @@ func (h *Handler) account(ctx context.Context, r *request) result {
 	status, body, err := h.provider.Account(callCtx, token.AccessToken)
 	cancel()
 	if err != nil {
-		return cors(result{resp: jsonError(http.StatusBadGateway, "provider_unavailable", "GitBook did not answer. Try again in a moment."), outcome: "provider_unavailable", detail: err.Error()})
+		return cors(result{resp: jsonError(http.StatusBadGateway, "provider_unavailable", "GitBook did not respond. Try again in a moment."), outcome: "provider_unavailable", detail: err.Error()})
 	}
 
 	// a revoked or expired provider token ends our session too
@@ -54,10 +54,10 @@ func (h *Handler) account(ctx context.Context, r *request) result {
 		return cors(res)
 	}
 	if status >= 500 {
-		return cors(result{resp: jsonError(http.StatusBadGateway, "provider_unavailable", "GitBook failed to answer. Try again in a moment."), outcome: "provider_unavailable", detail: fmt.Sprintf("account endpoint answered HTTP %d", status)})
+		return cors(result{resp: jsonError(http.StatusBadGateway, "provider_unavailable", "GitBook returned a server error. Try again in a moment."), outcome: "provider_unavailable", detail: fmt.Sprintf("account endpoint answered HTTP %d", status)})
 	}
 	if !json.Valid(body) {
-		return cors(result{resp: jsonError(http.StatusBadGateway, "provider_invalid_response", "GitBook sent an answer that is not JSON. Try again later."), outcome: "provider_invalid_response"})
+		return cors(result{resp: jsonError(http.StatusBadGateway, "provider_invalid_response", "GitBook returned a response that is not JSON. Try again later."), outcome: "provider_invalid_response"})
 	}
 
 	resp := events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(body)}
@@ -135,7 +135,8 @@ func (h *Handler) openSession(ctx context.Context, session store.Session, key st
 }
 
 // touchSession moves the idle expiry forward, at most once per tenth of the
-// idle lifetime. A failure does not fail the request, which has its answer.
+// idle lifetime. The caller logs a failure but still returns the account,
+// which it already has.
 func (h *Handler) touchSession(ctx context.Context, session store.Session, key string) error {
 	now := h.now()
 	if now.Sub(session.LastSeenAt) < h.cfg.SessionIdleTTL/touchDivisor {
@@ -148,7 +149,7 @@ func (h *Handler) touchSession(ctx context.Context, session store.Session, key s
 	return h.store.TouchSession(ctx, key, now, idle)
 }
 
-// unauthorized answers 401 and deletes the session cookie, so the browser
+// unauthorized returns 401 and deletes the session cookie, so the browser
 // stops sending a dead session.
 func (h *Handler) unauthorized(outcome, message string) result {
 	resp := jsonError(http.StatusUnauthorized, outcome, message)

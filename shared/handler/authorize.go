@@ -88,7 +88,7 @@ const maxPendingStates = 4
 
 // expireStaleStates deletes every pending state cookie once there are
 // maxPendingStates of them: the browser does not send their ages, so the
-// oldest cannot be told apart. Those logins must be started again.
+// oldest cannot be identified. Those logins must be started again.
 func (h *Handler) expireStaleStates(r *request) []string {
 	prefix := h.stateCookiePrefix()
 	var names []string

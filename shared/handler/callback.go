@@ -18,7 +18,7 @@ import (
 	"github.com/gitbook-login/lambda-oauth/shared/store"
 )
 
-// sealedToken is what a session record keeps of the provider's token.
+// sealedToken is the part of the provider's token a session record keeps.
 type sealedToken struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
@@ -154,7 +154,7 @@ func (h *Handler) createSession(ctx context.Context, token *oauth2.Token) (strin
 	return sessionID, nil
 }
 
-// stateAlreadyUsed answers a callback whose state is gone: used by an
+// stateAlreadyUsed responds to a callback whose state is gone: used by an
 // earlier request (Back button, double navigation, prefetch) or expired. A
 // visitor who already holds a valid session is sent on to the site.
 func (h *Handler) stateAlreadyUsed(ctx context.Context, r *request) result {

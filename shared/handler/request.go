@@ -35,7 +35,7 @@ type problem struct {
 	message string
 }
 
-// result answers with JSON for API routes and with an HTML page for the
+// result responds with JSON for API routes and with an HTML page for the
 // routes a browser loads as a page (authorize and callback).
 func (p *problem) result(page bool, link string) result {
 	if page {

@@ -26,7 +26,7 @@ type result struct {
 const responseMargin = 500 * time.Millisecond
 
 // serve runs one route and writes the one log line of the request. Every
-// response leaves through here, so the headers every answer needs are set
+// response leaves through here, so the headers every response needs are set
 // once.
 func (h *Handler) serve(ctx context.Context, route string, req events.APIGatewayV2HTTPRequest, fn func(context.Context, *request) result) events.APIGatewayV2HTTPResponse {
 	start := time.Now()

@@ -92,7 +92,7 @@ func Allowed(o string, list []Origin) bool {
 
 // CheckReturnTo validates a return URL, already decoded once from the query
 // string, against the allowed origins. It returns the normalised URL and its
-// origin, or an error wrapping ErrReturnTo that says what is wrong.
+// origin, or an error wrapping ErrReturnTo that states what is wrong.
 func CheckReturnTo(raw string, allowed []Origin) (normalised string, o Origin, err error) {
 	if len(raw) > MaxReturnToLength {
 		return "", "", fmt.Errorf("%w: longer than %d bytes", ErrReturnTo, MaxReturnToLength)
