@@ -66,12 +66,12 @@ func (h *Handler) authorize(ctx context.Context, r *request) result {
 	}
 
 	// store it; without the record the callback could not finish
-	if err := h.store.PutState(ctx, rec); err != nil {
-		status, message := http.StatusServiceUnavailable, "The login service could not save the login request. Try again in a moment."
-		if errors.Is(err, store.ErrExists) {
-			status = http.StatusInternalServerError
+	if err := h.store.PutState(ctx, rec); written(err) != nil {
+		return result{
+			resp:    htmlError(http.StatusServiceUnavailable, "Login unavailable", "The login service could not save the login request. Try again in a moment.", h.cfg.DefaultReturnTo),
+			outcome: "store_failed",
+			detail:  err.Error(),
 		}
-		return result{resp: htmlError(status, "Login unavailable", message, h.cfg.DefaultReturnTo), outcome: "store_failed", detail: err.Error()}
 	}
 
 	// bind the state to this browser and send the visitor to the provider
@@ -105,6 +105,17 @@ func (h *Handler) expireStaleStates(r *request) []string {
 		expired = append(expired, h.cookie(name, "", 0))
 	}
 	return expired
+}
+
+// written treats store.ErrExists from a Put as success. Every key is the
+// SHA-256 of 32 fresh random bytes, so an existing record with that key is
+// this request's own write: the SDK retried after the connection dropped
+// once the first attempt had already landed.
+func written(err error) error {
+	if errors.Is(err, store.ErrExists) {
+		return nil
+	}
+	return err
 }
 
 // loginResult appends the outcome marker to the return URL's fragment, which

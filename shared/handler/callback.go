@@ -147,7 +147,7 @@ func (h *Handler) createSession(ctx context.Context, token *oauth2.Token) (strin
 		ExpiresAt:     now.Add(h.cfg.SessionTTL),
 		IdleExpiresAt: now.Add(h.cfg.SessionIdleTTL),
 	}
-	if err := h.store.PutSession(ctx, session); err != nil {
+	if err := h.store.PutSession(ctx, session); written(err) != nil {
 		res := h.callbackFailure(http.StatusServiceUnavailable, "store_failed", err, "The login service could not save your session. Start the login again in a moment.")
 		return "", &res
 	}

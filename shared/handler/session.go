@@ -22,7 +22,7 @@ func (h *Handler) handOff(ctx context.Context, rec store.State, sessionID, clear
 	sealed, err := h.sealer.Seal(ctx, []byte(sessionID), []byte(key))
 	if err == nil {
 		now := h.now()
-		err = h.store.PutHandoff(ctx, store.Handoff{Hash: key, Origin: rec.Origin, Sealed: sealed, CreatedAt: now, ExpiresAt: now.Add(h.cfg.HandoffTTL)})
+		err = written(h.store.PutHandoff(ctx, store.Handoff{Hash: key, Origin: rec.Origin, Sealed: sealed, CreatedAt: now, ExpiresAt: now.Add(h.cfg.HandoffTTL)}))
 	}
 	if err != nil {
 		// without a handoff nobody can reach the session: remove it
