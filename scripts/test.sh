@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of the project: vet, the Go tests (store contract against
-# the embedded store, moto and dynalite; KMS and Secrets Manager against moto
-# and local-kms; built functions under the runtime interface emulator;
-# browser journeys in headless Chromium), short fuzz runs and cfn-lint.
-# `make test` runs it; .ci/run installs what it needs first.
+# Runs every test of the project: go vet, cfn-lint, the builds, the Go
+# tests and short fuzz runs. The Go tests cover the store contract on the
+# embedded store, moto and dynalite, KMS and Secrets Manager on moto and
+# local-kms, the built functions under the runtime interface emulator, and
+# the browser journeys in headless Chromium. `make test` runs this script;
+# .ci/run installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
