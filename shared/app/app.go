@@ -131,6 +131,9 @@ func Main(route string) handler.Func {
 	}
 
 	logger := Logger(cfg.LogLevel)
+	// The store and the secret source log their rare warnings through the
+	// default logger; this makes those JSON lines too, at LOG_LEVEL.
+	slog.SetDefault(logger)
 	h, _, err := Build(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("function init failed", "route", route, "error", err.Error())

@@ -36,7 +36,7 @@ type Config struct {
 	ClientID          string
 	ClientSecret      string // empty when ClientSecretARN is used
 	ClientSecretARN   string
-	ClientSecretField string // JSON field of the secret; empty means the whole value
+	ClientSecretField string // JSON field to read when the secret is a JSON object; a plain string is used whole
 
 	AuthorizeURL string
 	TokenURL     string

@@ -81,8 +81,11 @@ func (h *Handler) session(ctx context.Context, r *request) result {
 		return cors(result{resp: jsonError(http.StatusServiceUnavailable, "seal_unavailable", "The login could not be finished. Log in again."), outcome: "seal_unavailable", detail: err.Error()})
 	}
 	session, err := h.store.GetSession(ctx, store.Key(string(sessionID)), h.now())
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return cors(h.unauthorized("session_expired", "The session ended before the site picked it up. Log in again."))
+	}
+	if err != nil {
+		return cors(result{resp: jsonError(http.StatusServiceUnavailable, "store_failed", "The login could not be finished. Log in again in a moment."), outcome: "store_failed", detail: err.Error()})
 	}
 	return cors(result{resp: jsonResponse(http.StatusOK, sessionResponse{Session: string(sessionID), ExpiresAt: session.ExpiresAt.UTC()}), outcome: "handoff_ok"})
 }
