@@ -18,9 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
-	localkms "github.com/nsmithuk/local-kms/src"
-	localkmsconfig "github.com/nsmithuk/local-kms/src/config"
-	localkmsdata "github.com/nsmithuk/local-kms/src/data"
 
 	"github.com/gitbook-login/lambda-oauth/internal/reliability"
 	"github.com/gitbook-login/lambda-oauth/internal/testservers"
@@ -41,7 +38,7 @@ type kmsBackend struct {
 
 var kmsBackends = []kmsBackend{
 	{name: "moto", endpoint: testservers.Moto},
-	{name: "local-kms", endpoint: startLocalKMS},
+	{name: "local-kms", endpoint: testservers.LocalKMS},
 }
 
 // forEachKMSBackend runs test once per KMS stand-in, as a subtest named
@@ -52,34 +49,6 @@ func forEachKMSBackend(t *testing.T, test func(t *testing.T, kmsEndpoint string)
 			test(t, b.endpoint(t))
 		})
 	}
-}
-
-var configureLocalKMS sync.Once
-
-// startLocalKMS serves local-kms in this process on 127.0.0.1, with its
-// LevelDB in a fresh temporary folder. Its own main listens on every
-// interface, so it is never started.
-func startLocalKMS(t testing.TB) string {
-	t.Helper()
-
-	// local-kms reads its region and account from package variables, which
-	// every server in this test binary shares.
-	configureLocalKMS.Do(func() {
-		localkmsconfig.AWSRegion = testservers.Region
-		localkmsconfig.AWSAccountId = "111122223333"
-	})
-
-	db := localkmsdata.NewDatabase(t.TempDir())
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		localkms.HandleRequest(w, r, db)
-	}))
-
-	t.Cleanup(func() {
-		server.Close()
-		db.Close()
-	})
-
-	return server.URL
 }
 
 // startKMSStack wires the product as app.Build does for a configuration

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/gitbook-login/lambda-oauth/shared/seal"
+
+	"github.com/gitbook-login/lambda-oauth/internal/testservers"
 )
 
 // typicalToken is about the size of the OAuth token JSON that the callback
@@ -46,7 +48,7 @@ func BenchmarkKMSOpenWarm(b *testing.B) {
 
 func newBenchmarkKMS(b *testing.B) (*seal.KMS, *callCounter) {
 	counter := newCallCounter()
-	client := newClient(startLocalKMS(b), counter.option)
+	client := newClient(testservers.LocalKMS(b), counter.option)
 
 	return seal.NewKMS(client, createKey(b, client), seal.KMSOptions{}), counter
 }

@@ -3,9 +3,6 @@ package seal_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,9 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/middleware"
-	localkms "github.com/nsmithuk/local-kms/src"
-	localkmsconfig "github.com/nsmithuk/local-kms/src/config"
-	localkmsdata "github.com/nsmithuk/local-kms/src/data"
 
 	"github.com/gitbook-login/lambda-oauth/internal/testservers"
 	"github.com/gitbook-login/lambda-oauth/shared/seal"
@@ -31,7 +25,7 @@ type backend struct {
 }
 
 var backends = []backend{
-	{name: "local-kms", endpoint: startLocalKMS},
+	{name: "local-kms", endpoint: testservers.LocalKMS},
 	{name: "moto", endpoint: testservers.Moto},
 }
 
@@ -42,34 +36,6 @@ func forEachBackend(t *testing.T, test func(t *testing.T, endpoint string)) {
 			test(t, b.endpoint(t))
 		})
 	}
-}
-
-var configureLocalKMS sync.Once
-
-// startLocalKMS serves local-kms in this process on 127.0.0.1, with its
-// LevelDB in a fresh temporary folder. Its own main listens on every
-// interface, so it is never started.
-func startLocalKMS(t testing.TB) string {
-	t.Helper()
-
-	// local-kms reads its region and account from package variables; every
-	// server in this binary shares them.
-	configureLocalKMS.Do(func() {
-		localkmsconfig.AWSRegion = testservers.Region
-		localkmsconfig.AWSAccountId = "111122223333"
-	})
-
-	db := localkmsdata.NewDatabase(t.TempDir())
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		localkms.HandleRequest(w, r, db)
-	}))
-
-	t.Cleanup(func() {
-		server.Close()
-		db.Close()
-	})
-
-	return server.URL
 }
 
 // callCounter counts KMS operations by name with an SDK middleware, once per
@@ -161,24 +127,6 @@ func createAlias(t testing.TB, client *kms.Client, keyARN string) string {
 	}
 
 	return name
-}
-
-// closedEndpoint returns the URL of a 127.0.0.1 port that nothing listens
-// on, so every connection is refused.
-func closedEndpoint(t testing.TB) string {
-	t.Helper()
-
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-
-	endpoint := "http://" + listener.Addr().String()
-	if err := listener.Close(); err != nil {
-		t.Fatalf("close listener: %v", err)
-	}
-
-	return endpoint
 }
 
 // fakeClock is a settable clock for the cache age limits.

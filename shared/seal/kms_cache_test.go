@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gitbook-login/lambda-oauth/shared/seal"
+
+	"github.com/gitbook-login/lambda-oauth/internal/testservers"
 )
 
 // The call counts below are the figures the package documentation promises:
@@ -68,7 +70,7 @@ func TestKMSOpensReuseDataKey(t *testing.T) {
 
 func TestKMSMaxSealsRotatesDataKey(t *testing.T) {
 	counter := newCallCounter()
-	client := newClient(startLocalKMS(t), counter.option)
+	client := newClient(testservers.LocalKMS(t), counter.option)
 	sealer := seal.NewKMS(client, createKey(t, client), seal.KMSOptions{MaxSeals: 10})
 
 	wrappedKeys := make(map[string]int)
@@ -97,7 +99,7 @@ func TestKMSMaxSealsRotatesDataKey(t *testing.T) {
 
 func TestKMSMaxAgeRotatesDataKey(t *testing.T) {
 	counter := newCallCounter()
-	client := newClient(startLocalKMS(t), counter.option)
+	client := newClient(testservers.LocalKMS(t), counter.option)
 	sealer := seal.NewKMS(client, createKey(t, client), seal.KMSOptions{})
 	clock := newFakeClock()
 	seal.SetClock(sealer, clock.Now)
@@ -130,7 +132,7 @@ func TestKMSMaxAgeRotatesDataKey(t *testing.T) {
 }
 
 func TestKMSOpenCacheMaxAge(t *testing.T) {
-	endpoint := startLocalKMS(t)
+	endpoint := testservers.LocalKMS(t)
 	client := newClient(endpoint)
 	keyARN := createKey(t, client)
 	sealed := mustSeal(t, seal.NewKMS(client, keyARN, seal.KMSOptions{}), "token", "record")
@@ -157,7 +159,7 @@ func TestKMSOpenCacheMaxAge(t *testing.T) {
 }
 
 func TestKMSOpenCacheEvictsLeastRecentlyUsed(t *testing.T) {
-	endpoint := startLocalKMS(t)
+	endpoint := testservers.LocalKMS(t)
 	client := newClient(endpoint)
 	keyARN := createKey(t, client)
 

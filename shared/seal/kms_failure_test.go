@@ -99,7 +99,7 @@ func (p *kmsProxy) holdChannel() chan struct{} {
 }
 
 func TestKMSUnreachableIsUnavailable(t *testing.T) {
-	client := newClient(closedEndpoint(t), noRetries)
+	client := newClient(testservers.ClosedEndpoint(t), noRetries)
 	sealer := seal.NewKMS(client, "alias/any", seal.KMSOptions{})
 
 	_, err := sealer.Seal(context.Background(), []byte("token"), []byte("record"))
@@ -107,7 +107,7 @@ func TestKMSUnreachableIsUnavailable(t *testing.T) {
 		t.Fatalf("Seal with KMS unreachable: error %v, want ErrUnavailable", err)
 	}
 
-	working := newClient(startLocalKMS(t))
+	working := newClient(testservers.LocalKMS(t))
 	keyARN := createKey(t, working)
 	sealed := mustSeal(t, seal.NewKMS(working, keyARN, seal.KMSOptions{}), "token", "record")
 
@@ -160,7 +160,7 @@ func TestKMSThrottledIsUnavailable(t *testing.T) {
 }
 
 func TestKMSOpenWithEndedContext(t *testing.T) {
-	endpoint := startLocalKMS(t)
+	endpoint := testservers.LocalKMS(t)
 	client := newClient(endpoint)
 	keyARN := createKey(t, client)
 	sealed := mustSeal(t, seal.NewKMS(client, keyARN, seal.KMSOptions{}), "token", "record")
@@ -183,7 +183,7 @@ func TestKMSOpenWithEndedContext(t *testing.T) {
 // A caller that gives up must not waste the KMS call: it completes and fills
 // the cache for the next request.
 func TestKMSAbandonedDecryptFillsCache(t *testing.T) {
-	endpoint := startLocalKMS(t)
+	endpoint := testservers.LocalKMS(t)
 	client := newClient(endpoint)
 	keyARN := createKey(t, client)
 	sealed := mustSeal(t, seal.NewKMS(client, keyARN, seal.KMSOptions{}), "token", "record")
@@ -219,7 +219,7 @@ func TestNewKMSClientMakesNoCall(t *testing.T) {
 	isolateAWSEnvironment(t)
 	t.Setenv("AWS_REGION", testservers.Region)
 
-	proxy := newKMSProxy(t, startLocalKMS(t))
+	proxy := newKMSProxy(t, testservers.LocalKMS(t))
 
 	client, err := seal.NewKMSClient(context.Background(), proxy.URL, "")
 	if err != nil {

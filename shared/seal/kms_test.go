@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/gitbook-login/lambda-oauth/shared/seal"
+
+	"github.com/gitbook-login/lambda-oauth/internal/testservers"
 )
 
 func TestKMSRoundTrip(t *testing.T) {
@@ -198,7 +200,7 @@ func TestKMSOpenRejectsOtherEncryptionContext(t *testing.T) {
 }
 
 func TestKMSOpenRejectsLocalFormat(t *testing.T) {
-	client := newClient(startLocalKMS(t))
+	client := newClient(testservers.LocalKMS(t))
 	sealer := seal.NewKMS(client, createKey(t, client), seal.KMSOptions{})
 	sealed := mustSeal(t, newLocal(t), "token", "record")
 

@@ -3,7 +3,6 @@ package secret_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -130,24 +129,6 @@ func newFailingProxy(t *testing.T, endpoint string) *failingProxy {
 	p.URL = server.URL
 
 	return p
-}
-
-// closedEndpoint returns the URL of a 127.0.0.1 port that nothing listens
-// on, so every connection is refused.
-func closedEndpoint(t *testing.T) string {
-	t.Helper()
-
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-
-	endpoint := "http://" + listener.Addr().String()
-	if err := listener.Close(); err != nil {
-		t.Fatalf("close listener: %v", err)
-	}
-
-	return endpoint
 }
 
 // fakeClock is a settable clock for the refresh and grace limits.

@@ -209,7 +209,7 @@ func TestSourceServesStaleValueWithinGrace(t *testing.T) {
 
 func TestSourceUnreachableIsUnavailable(t *testing.T) {
 	arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:client-AbCdEf"
-	source := secret.NewSource(newClient(closedEndpoint(t), noRetries), arn, "", 0)
+	source := secret.NewSource(newClient(testservers.ClosedEndpoint(t), noRetries), arn, "", 0)
 
 	_, err := source.Get(context.Background())
 	if !errors.Is(err, secret.ErrUnavailable) {
