@@ -1,8 +1,8 @@
 // Package devserver runs the whole product in one process for `make dev` and
-// the full-flow tests: every route through the same handler code the Lambda
-// functions run, each HTTP request turned into a payload 2.0 event as API
-// Gateway would, an embedded DynamoDB-compatible store, the sandbox provider
-// and the example site.
+// the full-flow tests. Every route goes through the handler code the Lambda
+// functions run, with each HTTP request turned into a payload 2.0 event as
+// API Gateway would. An embedded DynamoDB-compatible store, the sandbox
+// provider and the example site complete it.
 package devserver
 
 import (
@@ -27,7 +27,7 @@ import (
 	"github.com/gitbook-login/lambda-oauth/web"
 )
 
-// SandboxPrefix is where the sandbox provider is mounted.
+// SandboxPrefix is the path prefix the sandbox provider is mounted under.
 const SandboxPrefix = "/sandbox"
 
 // Server is the local runner.
@@ -66,7 +66,7 @@ type Options struct {
 // defaults that work on a fresh machine with no AWS account.
 func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{mux: http.NewServeMux()}
-	env := defaults(opts.BaseURL, opts.Getenv)
+	env := defaults(opts.BaseURL)
 	if opts.SiteURL != "" {
 		env["ALLOWED_ORIGINS"] += "," + opts.SiteURL
 	}
@@ -193,10 +193,10 @@ func lambdaRoute(route handler.Route) http.Handler {
 }
 
 // defaults returns the local configuration for anything the environment
-// leaves unset: this server as the only allowed origin and the callback, a
-// fresh random sealing key (sessions end when the process does, as the
-// embedded store's data does) and plain http allowed on loopback only.
-func defaults(baseURL string, getenv func(string) string) map[string]string {
+// leaves unset. This server is an allowed origin and the callback, plain
+// http is allowed on loopback only, and the sealing key is fresh and random,
+// so sessions end with the process, as the embedded store's data does.
+func defaults(baseURL string) map[string]string {
 	return map[string]string{
 		"ALLOW_INSECURE_LOOPBACK": "true",
 		"ALLOWED_ORIGINS":         baseURL,

@@ -130,7 +130,7 @@ func emulatedEnv(getenv func(string) string) []string {
 	return env
 }
 
-// notFound answers as API Gateway does for a method and path with no route.
+// notFound responds as API Gateway does for a method and path with no route.
 func notFound(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusNotFound)

@@ -20,8 +20,8 @@ import (
 
 // MaxBodyBytes bounds request bodies. API Gateway accepts 10 MB, but a
 // synchronous Lambda invocation takes at most 6,291,456 bytes for the whole
-// event, so a larger body never reaches a function; this leaves about 290 KB
-// for the event's other fields.
+// event, so a larger body never reaches a function. The limit leaves about
+// 290 KB for the event's other fields.
 const MaxBodyBytes = 6_000_000
 
 // Event builds a payload 2.0 event from an HTTP request, as API Gateway

@@ -23,9 +23,9 @@ const (
 	DefaultAccountURL   = "https://api.gitbook.com/account"
 )
 
-// Session modes: same-site uses the HttpOnly session cookie; cross-site hands
-// the site a one-time code in the return URL's fragment, which it redeems at
-// POST /session for a bearer session token.
+// Session modes. Same-site uses the HttpOnly session cookie. Cross-site hands
+// the site a one-time code in the return URL's fragment, which the site
+// redeems at POST /session for a bearer session token.
 const (
 	ModeSameSite  = "same-site"
 	ModeCrossSite = "cross-site"

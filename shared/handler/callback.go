@@ -66,9 +66,9 @@ func (h *Handler) callback(ctx context.Context, r *request) result {
 	// consume the state: of two concurrent callbacks, exactly one gets it
 	rec, err := h.store.ConsumeState(ctx, store.Key(state), h.now())
 
-	// The store's conditional delete rejects expired states already; the
-	// second check keeps the expiry in the handler too, because DynamoDB
-	// TTL deletes late and a store bug must not revive an old state.
+	// The store's conditional delete rejects expired states already. The
+	// handler checks the expiry too, because DynamoDB TTL deletes late and
+	// a store bug must not revive an old state.
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.now().Before(rec.ExpiresAt)) {
 		res := h.stateAlreadyUsed(ctx, r)
 		res.resp.Cookies = append(res.resp.Cookies, h.cookie(stateCookieName, "", 0))

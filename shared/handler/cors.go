@@ -27,7 +27,7 @@ func (h *Handler) corsOrigin(r *request) (allowedOrigin string, ok bool) {
 	return "", false
 }
 
-// withCORS adds the headers that let an allowed origin read the answer with
+// withCORS adds the headers that let an allowed origin read the response with
 // credentials. Vary: Origin keeps caches from serving it to another origin.
 func withCORS(resp events.APIGatewayV2HTTPResponse, allowedOrigin string) events.APIGatewayV2HTTPResponse {
 	if resp.Headers == nil {
@@ -48,7 +48,7 @@ func originRejected() result {
 	}
 }
 
-// preflight answers a CORS preflight (OPTIONS) for an allowed origin.
+// preflight responds to a CORS preflight (OPTIONS) for an allowed origin.
 func (h *Handler) preflight(r *request, methods string) result {
 	allowed, ok := h.corsOrigin(r)
 	if !ok || allowed == "" {

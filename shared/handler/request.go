@@ -15,7 +15,7 @@ const (
 	maxQueryBytes  = 4096
 	maxCookieBytes = 8192
 	maxBodyBytes   = 4096
-	maxParamBytes  = 2048 // the longest is return_to; see origin.MaxReturnToLength
+	maxParamBytes  = 2048 // the maximum is return_to's, origin.MaxReturnToLength
 	maxCodeBytes   = 512
 )
 

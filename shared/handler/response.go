@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// addCommonHeaders sets what every answer carries: nothing we send may be
+// addCommonHeaders sets the headers every response carries: nothing we send may be
 // cached (it is per visitor), sniffed, or leak its URL through Referer.
 func addCommonHeaders(resp *events.APIGatewayV2HTTPResponse, secure bool) {
 	if resp.Headers == nil {
@@ -73,7 +73,7 @@ func styleHash() string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// htmlError is the page a visitor sees when authorize or callback fails and
+// htmlError builds the page shown to a visitor when authorize or callback fails and
 // there is no safe return URL to send them to. Everything is escaped by
 // html/template; link is always a configured URL, never request input.
 func htmlError(status int, title, message, link string) events.APIGatewayV2HTTPResponse {

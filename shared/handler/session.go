@@ -25,7 +25,7 @@ func (h *Handler) handOff(ctx context.Context, rec store.State, sessionID, clear
 		err = written(h.store.PutHandoff(ctx, store.Handoff{Hash: key, Origin: rec.Origin, Sealed: sealed, CreatedAt: now, ExpiresAt: now.Add(h.cfg.HandoffTTL)}))
 	}
 	if err != nil {
-		// without a handoff nobody can reach the session: remove it
+		// without a handoff no visitor can reach the session, so remove it
 		_ = h.store.DeleteSession(ctx, store.Key(sessionID))
 		res := h.callbackFailure(http.StatusServiceUnavailable, "store_failed", err, "The login service could not finish the login. Start the login again in a moment.")
 		res.resp.Cookies = []string{clearState}
@@ -37,7 +37,7 @@ func (h *Handler) handOff(ctx context.Context, rec store.State, sessionID, clear
 	return result{resp: resp, outcome: "login_ok"}
 }
 
-// sessionResponse is what a site receives for its handoff code.
+// sessionResponse is the body a site receives for its handoff code.
 type sessionResponse struct {
 	Session   string    `json:"session"`
 	ExpiresAt time.Time `json:"expires_at"`

@@ -17,12 +17,12 @@ import (
 )
 
 // MaxBodyBytes caps every response body read from the provider. A token
-// response is a few hundred bytes and an account a few kilobytes; the cap
-// keeps a broken or hostile endpoint from filling a 128 MB function.
+// response is a few hundred bytes and an account a few kilobytes, so the cap
+// only stops a broken or hostile endpoint from filling a 128 MB function.
 const MaxBodyBytes = 1 << 20
 
 // ErrUnavailable wraps failures to reach the provider (network errors,
-// timeouts, 5xx answers): the visitor may simply try again.
+// timeouts, 5xx responses): the visitor may simply try again.
 var ErrUnavailable = errors.New("provider unavailable")
 
 // Error is an OAuth 2.0 error the provider returned (RFC 6749, section 5.2),
@@ -131,7 +131,7 @@ func (c *Client) Account(ctx context.Context, accessToken string) (status int, b
 	return resp.StatusCode, body, nil
 }
 
-// Revoke asks the provider to revoke a token (RFC 7009, section 2.1). It
+// Revoke requests revocation of a token (RFC 7009, section 2.1). It
 // does nothing when no revocation URL is configured.
 func (c *Client) Revoke(ctx context.Context, token string) error {
 	if c.cfg.RevokeURL == "" {
@@ -163,7 +163,7 @@ func (c *Client) Revoke(ctx context.Context, token string) error {
 
 	// RFC 7009, section 2.2: 200 means revoked or already invalid.
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: revocation answered HTTP %d", ErrUnavailable, resp.StatusCode)
+		return fmt.Errorf("%w: revocation endpoint returned HTTP %d", ErrUnavailable, resp.StatusCode)
 	}
 	return nil
 }
@@ -196,7 +196,7 @@ func classify(err error) error {
 			return &Error{Code: re.ErrorCode, Description: re.ErrorDescription, Status: status}
 		}
 		if status >= 500 || status == http.StatusTooManyRequests {
-			return fmt.Errorf("%w: token endpoint answered HTTP %d", ErrUnavailable, status)
+			return fmt.Errorf("%w: token endpoint returned HTTP %d", ErrUnavailable, status)
 		}
 		return &Error{Code: fmt.Sprintf("http_%d", status), Status: status}
 	}
